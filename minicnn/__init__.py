@@ -1,0 +1,27 @@
+"""minicnn: a from-scratch CNN engine in NumPy and Numba, with Keras conventions.
+
+>>> import minicnn
+>>> from minicnn.layers import Conv2D, MaxPool2D, Flatten, Dense
+>>> model = minicnn.Sequential([
+...     Conv2D(8, 3, activation="relu", input_shape=(28, 28, 1)),
+...     MaxPool2D(), Flatten(), Dense(10, activation="softmax")])
+>>> model.compile(loss="sparse_categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+"""
+
+from . import activations, callbacks, initializers, kernels, layers, losses, optimizers, zoo
+from .config import floatx, get_backend, set_backend, set_floatx
+from .errors import (ConfigError, InputError, MiniCNNError, NotBuiltError, NotCompiledError,
+                     ShapeError)
+from .model.sequential import Sequential
+from .model.trace import Trace
+from .naming import clear_session
+from .seeding import set_seed
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConfigError", "InputError", "MiniCNNError", "NotBuiltError", "NotCompiledError", "Sequential",
+    "ShapeError", "Trace", "activations", "callbacks", "clear_session", "floatx", "get_backend",
+    "initializers", "kernels", "layers", "losses", "optimizers", "set_backend", "set_floatx",
+    "set_seed", "zoo", "__version__",
+]

@@ -1,0 +1,34 @@
+"""Exception types raised by minicnn.
+
+Every error a user can trigger derives from :class:`MiniCNNError`, so a caller
+can catch "anything minicnn refused" in one place. Each one also derives from
+the built-in exception a Python user would expect (``ValueError`` for a bad
+value, ``RuntimeError`` for a call made in the wrong order), so existing
+``except ValueError`` code keeps working.
+"""
+
+from __future__ import annotations
+
+
+class MiniCNNError(Exception):
+    """Base class of every error minicnn raises on purpose."""
+
+
+class ShapeError(MiniCNNError, ValueError):
+    """An array has the wrong rank or shape for the layer or loss it met."""
+
+
+class InputError(MiniCNNError, ValueError):
+    """An input array has the wrong dtype or holds NaN/Inf values."""
+
+
+class ConfigError(MiniCNNError, ValueError):
+    """A constructor argument or a name (loss, activation, ...) is not valid."""
+
+
+class NotCompiledError(MiniCNNError, RuntimeError):
+    """A model was trained or evaluated before ``compile`` was called."""
+
+
+class NotBuiltError(MiniCNNError, RuntimeError):
+    """A layer or model was used before its input shape was known."""

@@ -1,0 +1,50 @@
+"""Convolution and pooling kernels, in interchangeable implementations.
+
+Each implementation module defines the same functions with the same
+signatures:
+
+* ``conv2d_forward``, ``conv2d_backward_input``, ``conv2d_backward_kernel``
+* ``max_pool2d_forward``, ``max_pool2d_backward``,
+  ``avg_pool2d_forward``, ``avg_pool2d_backward``
+
+``reference`` (``conv_reference`` + ``pool_reference``) reads like the
+formulas; ``numba`` (``conv_numba`` + ``pool_numba``) is the jitted version.
+Layers never import an implementation directly: they call :func:`active`,
+which follows ``minicnn.set_backend``.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from .. import config
+from . import conv_numba, conv_reference, pool_numba, pool_reference
+from .geometry import Geometry, output_length, window_geometry
+
+_FUNCTIONS = (
+    "conv2d_forward", "conv2d_backward_input", "conv2d_backward_kernel",
+    "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",
+)
+
+
+def _collect(*modules) -> SimpleNamespace:
+    table = {}
+    for module in modules:
+        for name in _FUNCTIONS:
+            if hasattr(module, name):
+                table[name] = getattr(module, name)
+    return SimpleNamespace(**table)
+
+
+IMPLEMENTATIONS = {
+    "reference": _collect(conv_reference, pool_reference),
+    "numba": _collect(conv_numba, pool_numba),
+}
+
+
+def active() -> SimpleNamespace:
+    """The kernel functions of the backend chosen with ``minicnn.set_backend``."""
+    return IMPLEMENTATIONS[config.get_backend()]
+
+
+__all__ = ["IMPLEMENTATIONS", "active", "Geometry", "output_length", "window_geometry"]

@@ -1,0 +1,97 @@
+"""Numba pooling kernels: the formulas of ``pool_reference``, jitted.
+
+Same signatures and results as the reference kernels. Forward passes run in
+parallel over (image, output row); the backward scatters run in parallel over
+images only, because two output rows of one image can send gradient to the
+same input pixel when windows overlap (stride < pool size).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+
+@njit(cache=True, parallel=True)
+def max_pool2d_forward(x, pool_h, pool_w, stride_h, stride_w, pad_top, pad_left, out_h, out_w):
+    """Return ``(y, argmax)``: y (N, OH, OW, C) and the flat index h*W + w of each max."""
+    n_batch, in_h, in_w, chans = x.shape
+    y = np.empty((n_batch, out_h, out_w, chans), dtype=x.dtype)
+    argmax = np.empty((n_batch, out_h, out_w, chans), dtype=np.int64)
+    for ni in prange(n_batch * out_h):
+        n = ni // out_h
+        i = ni % out_h
+        h0 = max(i * stride_h - pad_top, 0)
+        h1 = min(i * stride_h - pad_top + pool_h, in_h)
+        for j in range(out_w):
+            w0 = max(j * stride_w - pad_left, 0)
+            w1 = min(j * stride_w - pad_left + pool_w, in_w)
+            for c in range(chans):
+                best = x[n, h0, w0, c]
+                best_idx = h0 * in_w + w0
+                for h in range(h0, h1):
+                    for w in range(w0, w1):
+                        v = x[n, h, w, c]
+                        if v > best:  # strict: ties keep the first max (row-major)
+                            best = v
+                            best_idx = h * in_w + w
+                y[n, i, j, c] = best
+                argmax[n, i, j, c] = best_idx
+    return y, argmax
+
+
+@njit(cache=True, parallel=True)
+def max_pool2d_backward(dy, argmax, in_h, in_w):
+    """Scatter dy (N, OH, OW, C) to the recorded maxima -> dx (N, H, W, C)."""
+    n_batch, out_h, out_w, chans = dy.shape
+    dx = np.zeros((n_batch, in_h, in_w, chans), dtype=dy.dtype)
+    for n in prange(n_batch):
+        for i in range(out_h):
+            for j in range(out_w):
+                for c in range(chans):
+                    k = argmax[n, i, j, c]
+                    dx[n, k // in_w, k % in_w, c] += dy[n, i, j, c]
+    return dx
+
+
+@njit(cache=True, parallel=True)
+def avg_pool2d_forward(x, pool_h, pool_w, stride_h, stride_w, pad_top, pad_left, out_h, out_w):
+    """y (N, OH, OW, C): the mean of the image cells of each window."""
+    n_batch, in_h, in_w, chans = x.shape
+    y = np.zeros((n_batch, out_h, out_w, chans), dtype=x.dtype)
+    for ni in prange(n_batch * out_h):
+        n = ni // out_h
+        i = ni % out_h
+        h0 = max(i * stride_h - pad_top, 0)
+        h1 = min(i * stride_h - pad_top + pool_h, in_h)
+        for j in range(out_w):
+            w0 = max(j * stride_w - pad_left, 0)
+            w1 = min(j * stride_w - pad_left + pool_w, in_w)
+            inv_count = 1.0 / ((h1 - h0) * (w1 - w0))
+            for h in range(h0, h1):
+                for w in range(w0, w1):
+                    for c in range(chans):
+                        y[n, i, j, c] += x[n, h, w, c]
+            for c in range(chans):
+                y[n, i, j, c] *= inv_count
+    return y
+
+
+@njit(cache=True, parallel=True)
+def avg_pool2d_backward(dy, in_h, in_w, pool_h, pool_w, stride_h, stride_w, pad_top, pad_left):
+    """dx (N, H, W, C): each window shares its dy equally among its image cells."""
+    n_batch, out_h, out_w, chans = dy.shape
+    dx = np.zeros((n_batch, in_h, in_w, chans), dtype=dy.dtype)
+    for n in prange(n_batch):
+        for i in range(out_h):
+            h0 = max(i * stride_h - pad_top, 0)
+            h1 = min(i * stride_h - pad_top + pool_h, in_h)
+            for j in range(out_w):
+                w0 = max(j * stride_w - pad_left, 0)
+                w1 = min(j * stride_w - pad_left + pool_w, in_w)
+                inv_count = 1.0 / ((h1 - h0) * (w1 - w0))
+                for h in range(h0, h1):
+                    for w in range(w0, w1):
+                        for c in range(chans):
+                            dx[n, h, w, c] += dy[n, i, j, c] * inv_count
+    return dx

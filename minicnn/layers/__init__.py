@@ -1,0 +1,20 @@
+"""All minicnn layers. Each module holds one concept, its math in the docstring."""
+
+from .activation_layers import Activation, LeakyReLU, ReLU, Softmax
+from .base import Layer, Parameter
+from .batch_norm import BatchNormalization
+from .conv2d import Conv2D
+from .dense import Dense
+from .dropout import Dropout
+from .global_pooling import GlobalAveragePooling2D, GlobalAvgPool2D
+from .input_layer import Input, InputLayer
+from .normalization import Normalization
+from .pooling import AveragePooling2D, AvgPool2D, MaxPool2D, MaxPooling2D
+from .reshaping import Flatten, Reshape
+
+__all__ = [
+    "Activation", "AveragePooling2D", "AvgPool2D", "BatchNormalization", "Conv2D", "Dense",
+    "Dropout", "Flatten", "GlobalAveragePooling2D", "GlobalAvgPool2D", "Input", "InputLayer",
+    "Layer", "LeakyReLU", "MaxPool2D", "MaxPooling2D", "Normalization", "Parameter", "ReLU",
+    "Reshape", "Softmax",
+]

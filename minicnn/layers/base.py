@@ -1,0 +1,234 @@
+"""The ``Layer`` base class: weights, shapes, forward/backward, hooks.
+
+Every layer follows one contract, so a learner who has read one layer can
+read them all:
+
+* ``build(input_shape)`` creates the weights once the input shape is known
+  (shapes here never include the batch axis).
+* ``forward(x, training)`` computes the output and keeps what ``backward``
+  will need (the input, a mask, ...) on the layer.
+* ``backward(dy)`` receives dL/d(output), stores dL/d(weight) in each
+  trainable ``Parameter.grad``, and returns dL/d(input). It never changes a
+  weight: updating is the optimizer's job.
+
+``apply(x, training)`` is what models call: it checks the input shape (so the
+error names this layer), runs ``forward`` and then the forward hooks.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from .. import config, initializers, seeding
+from ..errors import ConfigError, InputError, NotBuiltError, ShapeError
+from ..naming import snake_case, unique_name
+
+Shape = tuple[int, ...]
+
+
+class Parameter:
+    """One weight array of a layer, with its gradient.
+
+    Attributes
+    ----------
+    name : str
+        ``kernel``, ``bias``, ``gamma``, ``moving_mean``, ...
+    value : np.ndarray
+        The weight itself; optimizers update it in place.
+    grad : np.ndarray or None
+        dL/d(value) from the last ``backward`` (trainable parameters only).
+    trainable : bool
+        Whether the optimizer updates it (BatchNorm's moving statistics: no).
+    """
+
+    __slots__ = ("name", "value", "grad", "trainable")
+
+    def __init__(self, name: str, value: np.ndarray, trainable: bool = True) -> None:
+        self.name = name
+        self.value = value
+        self.grad: np.ndarray | None = None
+        self.trainable = trainable
+
+    def __repr__(self) -> str:
+        kind = "trainable" if self.trainable else "non-trainable"
+        return f"Parameter({self.name!r}, shape={self.value.shape}, {kind})"
+
+
+class HookHandle:
+    """Returned by ``register_forward_hook``; call ``remove()`` to detach the hook."""
+
+    def __init__(self, hooks: dict[int, Callable], key: int) -> None:
+        self._hooks, self._key = hooks, key
+
+    def remove(self) -> None:
+        self._hooks.pop(self._key, None)
+
+
+class Layer:
+    """Base class of every minicnn layer (see the module docstring)."""
+
+    #: Rank of the input including the batch axis, or None for "any rank >= 2".
+    input_ndim: int | None = None
+
+    def __init__(self, name: str | None = None, input_shape: Shape | None = None,
+                 trainable: bool = True) -> None:
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ConfigError(f"{type(self).__name__}: name must be a non-empty string, got {name!r}")
+        self.name = name or unique_name(snake_case(type(self).__name__))
+        self.trainable = trainable
+        self.built = False
+        self.input_shape: Shape | None = None
+        self.output_shape: Shape | None = None
+        self.dtype = config.float_dtype()
+        self.declared_input_shape = tuple(input_shape) if input_shape is not None else None
+        self._params: list[Parameter] = []
+        self._hooks: dict[int, Callable] = {}
+        self._next_hook = 0
+
+    # ------------------------------------------------------------------ building
+    def build(self, input_shape: Shape, rng: np.random.Generator | None = None) -> None:
+        """Create the weights for inputs of shape ``(None,) + input_shape``."""
+        input_shape = tuple(int(d) for d in input_shape)
+        self._check_rank(len(input_shape) + 1, input_shape)
+        self.dtype = config.float_dtype()
+        self._params = []
+        self._create_weights(input_shape, rng if rng is not None else seeding.global_rng())
+        self.input_shape = input_shape
+        self.output_shape = tuple(self.compute_output_shape(input_shape))
+        self.built = True
+
+    def _create_weights(self, input_shape: Shape, rng: np.random.Generator) -> None:
+        """Subclasses with weights create them here with :meth:`add_weight`."""
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        """Output shape (without batch) for an input shape (without batch)."""
+        return input_shape
+
+    def add_weight(self, name: str, shape: Shape, initializer: Any, rng: np.random.Generator,
+                   trainable: bool = True) -> Parameter:
+        init = initializers.get(initializer)
+        value = np.ascontiguousarray(init(tuple(shape), rng, self.dtype), dtype=self.dtype)
+        param = Parameter(name, value, trainable and self.trainable)
+        self._params.append(param)
+        return param
+
+    # ------------------------------------------------------------------ running
+    def apply(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """Check the input, run ``forward``, then the forward hooks."""
+        if not self.built:
+            raise NotBuiltError(f"layer {self.name!r} ({type(self).__name__}) is not built yet")
+        self._check_input(x)
+        y = self.forward(x, training=training)
+        for hook in list(self._hooks.values()):
+            replaced = hook(self, x, y)
+            if replaced is not None:
+                y = replaced
+        return y
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def register_forward_hook(self, fn: Callable[["Layer", np.ndarray, np.ndarray], Any]) -> HookHandle:
+        """Call ``fn(layer, input, output)`` after every forward (as in PyTorch).
+
+        If ``fn`` returns an array, it replaces the output.
+        """
+        key = self._next_hook
+        self._next_hook += 1
+        self._hooks[key] = fn
+        return HookHandle(self._hooks, key)
+
+    # ------------------------------------------------------------------ weights
+    @property
+    def weights(self) -> list[Parameter]:
+        """All parameters, in Keras's ``get_weights`` order."""
+        return list(self._params)
+
+    @property
+    def trainable_weights(self) -> list[Parameter]:
+        return [p for p in self._params if p.trainable]
+
+    @property
+    def non_trainable_weights(self) -> list[Parameter]:
+        return [p for p in self._params if not p.trainable]
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of every weight array, in Keras order."""
+        return [p.value.copy() for p in self._params]
+
+    def set_weights(self, weights: list[np.ndarray]) -> None:
+        """Replace every weight array; shapes must match exactly."""
+        if len(weights) != len(self._params):
+            raise ShapeError(
+                f"layer {self.name!r} ({type(self).__name__}) has {len(self._params)} weight arrays "
+                f"{[p.name for p in self._params]}, got {len(weights)}"
+            )
+        for param, new in zip(self._params, weights):
+            new = np.asarray(new)
+            if new.shape != param.value.shape:
+                raise ShapeError(
+                    f"layer {self.name!r}: weight {param.name!r} expects shape "
+                    f"{param.value.shape}, got {new.shape}"
+                )
+        for param, new in zip(self._params, weights):
+            param.value[...] = np.asarray(new, dtype=self.dtype)
+
+    def count_params(self) -> int:
+        return int(sum(p.value.size for p in self._params))
+
+    def get_config(self) -> dict:
+        """Constructor arguments that rebuild this layer (used by ``save``)."""
+        return {"name": self.name}
+
+    # ------------------------------------------------------------------ checks
+    def _describe(self) -> str:
+        return f"layer {self.name!r} ({type(self).__name__})"
+
+    def _check_rank(self, ndim: int, shape: Shape) -> None:
+        if self.input_ndim is not None and ndim != self.input_ndim:
+            raise ShapeError(
+                f"{self._describe()} expects {self.input_ndim}-D input (batch included), "
+                f"got {ndim}-D input of shape {(None,) + tuple(shape)}"
+                + self._rank_hint(ndim)
+            )
+
+    def _rank_hint(self, ndim: int) -> str:
+        return ""
+
+    def _check_input(self, x: np.ndarray) -> None:
+        if not isinstance(x, np.ndarray) or not np.issubdtype(x.dtype, np.floating):
+            dtype = getattr(x, "dtype", type(x).__name__)
+            raise InputError(f"{self._describe()} expects a floating-point array, got {dtype}")
+        if x.ndim != len(self.input_shape) + 1 or x.shape[1:] != self.input_shape:
+            raise ShapeError(
+                f"{self._describe()} expects input of shape {(None,) + self.input_shape}, "
+                f"got {x.shape}"
+            )
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r}>"
+
+
+def as_pair(value: int | tuple[int, int] | list[int], what: str, layer: str) -> tuple[int, int]:
+    """``3`` -> ``(3, 3)``; ``(2, 3)`` stays; anything else or non-positive raises."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        pair = (int(value), int(value))
+    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value):
+        pair = (int(value[0]), int(value[1]))
+    else:
+        raise ConfigError(f"{layer}: {what} must be an int or a pair of ints, got {value!r}")
+    if min(pair) <= 0:
+        raise ConfigError(f"{layer}: {what} must be positive, got {value!r}")
+    return pair
+
+
+def check_padding(padding: str, layer: str) -> str:
+    if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
+        raise ConfigError(f"{layer}: padding must be 'valid' or 'same', got {padding!r}")
+    return padding.lower()

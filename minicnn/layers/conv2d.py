@@ -1,0 +1,108 @@
+"""``Conv2D``: a bank of learned filters slid over the image.
+
+Shapes (NHWC, kernel in Keras's layout)::
+
+    x       (N, H, W, C)
+    kernel  (KH, KW, C, F)      F = filters
+    bias    (F,)
+    y       (N, OH, OW, F)      OH, OW from the stride and padding rule
+                                (see ``minicnn.kernels.geometry``)
+
+Forward::
+
+    z[n, i, j, f] = bias[f] + sum_{p, q, c} x[n, i*sh + p - pt, j*sw + q - pl, c] * kernel[p, q, c, f]
+    y = activation(z)
+
+Backward, from dy = dL/dy::
+
+    dz       = activation.backward(dy)
+    dbias[f] = sum_{n, i, j} dz[n, i, j, f]
+    dkernel  = correlation of x with dz          (kernel.conv2d_backward_kernel)
+    dx       = dz sent back through every tap    (kernel.conv2d_backward_input)
+
+The three sums live in ``minicnn.kernels``; this layer only does the
+bookkeeping, so the same layer runs on the reference or the Numba kernels.
+Parameter count: KH*KW*C*F + F.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import activations, initializers, kernels
+from ..errors import ConfigError
+from .base import Layer, as_pair, check_padding
+
+
+class Conv2D(Layer):
+    """2-D convolution layer (Keras ``Conv2D``, channels-last)."""
+
+    input_ndim = 4
+
+    def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid",
+                 activation: str | None = None, use_bias: bool = True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 name: str | None = None, **kwargs) -> None:
+        super().__init__(name=name, **kwargs)
+        where = f"Conv2D {self.name!r}"
+        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters <= 0:
+            raise ConfigError(f"{where}: filters must be a positive int, got {filters!r}")
+        self.filters = int(filters)
+        self.kernel_size = as_pair(kernel_size, "kernel_size", where)
+        self.strides = as_pair(strides, "strides", where)
+        self.padding = check_padding(padding, where)
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+
+    def _create_weights(self, input_shape, rng):
+        kh, kw = self.kernel_size
+        self.kernel = self.add_weight("kernel", (kh, kw, input_shape[-1], self.filters),
+                                      self.kernel_initializer, rng)
+        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer, rng) \
+            if self.use_bias else None
+
+    def compute_output_shape(self, input_shape):
+        geo = kernels.window_geometry(input_shape[0], input_shape[1], self.kernel_size,
+                                      self.strides, self.padding, layer=self._describe())
+        return (geo.out_h, geo.out_w, self.filters)
+
+    def _geometry(self) -> kernels.Geometry:
+        return kernels.window_geometry(self.input_shape[0], self.input_shape[1], self.kernel_size,
+                                       self.strides, self.padding, layer=self._describe())
+
+    def forward(self, x, training=False):
+        self._x = x
+        geo = self._geometry()
+        z = kernels.active().conv2d_forward(
+            x, self.kernel.value, self.strides[0], self.strides[1],
+            geo.pad_top, geo.pad_left, geo.out_h, geo.out_w)
+        if self.bias is not None:
+            z += self.bias.value  # broadcasts over (N, OH, OW)
+        self.preactivation = z
+        return self.activation.forward(z)
+
+    def backward(self, dy):
+        return self.backward_preactivation(self.activation.backward(dy))
+
+    def backward_preactivation(self, dz: np.ndarray) -> np.ndarray:
+        """Backward from dL/dz, the gradient before the activation."""
+        geo = self._geometry()
+        impl = kernels.active()
+        dz = np.ascontiguousarray(dz)
+        kh, kw = self.kernel_size
+        self.kernel.grad = impl.conv2d_backward_kernel(
+            self._x, dz, kh, kw, self.strides[0], self.strides[1], geo.pad_top, geo.pad_left)
+        if self.bias is not None:
+            self.bias.grad = dz.sum(axis=(0, 1, 2))
+        return impl.conv2d_backward_input(
+            dz, self.kernel.value, self.input_shape[0], self.input_shape[1],
+            self.strides[0], self.strides[1], geo.pad_top, geo.pad_left)
+
+    def get_config(self):
+        return {"name": self.name, "filters": self.filters, "kernel_size": list(self.kernel_size),
+                "strides": list(self.strides), "padding": self.padding,
+                "activation": self.activation.name, "use_bias": self.use_bias,
+                "kernel_initializer": initializers.name_of(self.kernel_initializer),
+                "bias_initializer": initializers.name_of(self.bias_initializer)}

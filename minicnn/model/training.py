@@ -1,0 +1,224 @@
+"""Training: ``compile``, ``fit``, ``evaluate``, ``predict``, ``train_on_batch``.
+
+One training step on a batch (x, y) is the whole story of backprop::
+
+    y_pred = forward(x, training=True)          every layer keeps what it needs
+    loss   = loss_fn(y, y_pred)                 mean over the batch
+    dL/dy_pred -> backward through every layer  each layer fills Parameter.grad
+    optimizer.apply(trainable weights)          the only place weights change
+
+Keras's logits shortcut: when the last layer ends in the activation the loss
+can fuse with (softmax for the categorical losses, sigmoid for binary) and
+the loss is given probabilities, the loss is computed from that layer's
+logits and backprop starts at the logits with dL/dz = (p - t) / N - exact,
+and immune to the clipping of probabilities (see ``minicnn.losses``).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Iterable
+
+import numpy as np
+
+from .. import losses, optimizers
+from ..callbacks import Callback, History
+from ..errors import ConfigError, InputError, NotCompiledError
+from . import validation
+from .progress import ProgressBar
+
+_ACCURACY_NAMES = ("accuracy", "acc")
+
+
+class TrainingMixin:
+    """The Keras training API, for any model with ``forward``/``backward``."""
+
+    def __init__(self) -> None:
+        self.loss: losses.Loss | None = None
+        self.optimizer: optimizers.Optimizer | None = None
+        self.metrics: list[str] = []
+        self.compiled = False
+        self.stop_training = False
+        self.history: History | None = None
+
+    # ------------------------------------------------------------------ setup
+    def compile(self, loss, optimizer="rmsprop", metrics: Iterable[str] | None = None) -> None:
+        """Choose the loss, the optimizer and the metrics (only ``"accuracy"``)."""
+        self.loss = losses.get(loss)
+        self.optimizer = optimizers.get(optimizer)
+        metrics = list(metrics or [])
+        for m in metrics:
+            if m not in _ACCURACY_NAMES:
+                raise ConfigError(f"model {self.name!r}: unknown metric {m!r}; supported: 'accuracy'")
+        self.metrics = ["accuracy"] if metrics else []
+        self.compiled = True
+
+    def _require_compiled(self) -> None:
+        if not self.compiled:
+            raise NotCompiledError(f"model {self.name!r} must be compiled before training or "
+                                   "evaluating: call model.compile(loss=..., optimizer=...)")
+
+    def _fuses_logits(self) -> bool:
+        """Does Keras's logits shortcut apply (see the module docstring)?"""
+        last = self._layers[-1]
+        act = getattr(last, "activation", None)
+        return (not self.loss.from_logits and act is not None
+                and act.name == self.loss.fused_activation
+                and getattr(act, "axis", -1) in (-1, len(last.output_shape)))
+
+    def _loss_and_gradient(self, y, y_pred):
+        """Return ``(loss, dL/dy_pred, None)``, or with the logits shortcut
+        ``(loss, None, dL/dlogits)``: where backprop starts."""
+        if self._fuses_logits():
+            loss, dlogits = self.loss.value_and_grad_from_logits(y, self._layers[-1].preactivation)
+            return loss, None, dlogits
+        return self.loss.value(y, y_pred), self.loss.gradient(y, y_pred), None
+
+    def _correct(self, y, y_pred) -> float:
+        """Number of correct predictions in a batch (Keras's "accuracy")."""
+        if isinstance(self.loss, losses.SparseCategoricalCrossentropy):
+            labels = np.asarray(y).reshape(-1)
+            return float((y_pred.argmax(axis=-1) == labels).sum())
+        if isinstance(self.loss, losses.CategoricalCrossentropy):
+            return float((y_pred.argmax(axis=-1) == np.asarray(y).argmax(axis=-1)).sum())
+        y = np.asarray(y).reshape(y_pred.shape)  # binary: threshold 0.5, mean over outputs
+        return float(((y_pred > 0.5) == (y > 0.5)).mean(axis=tuple(range(1, y_pred.ndim))).sum())
+
+    # ------------------------------------------------------------------ one step
+    def _train_step(self, x, y) -> tuple[float, float]:
+        y_pred = self.forward(x, training=True)[-1]
+        loss, dy_pred, dlogits = self._loss_and_gradient(y, y_pred)
+        self.backward(dy_pred, dlogits)
+        self.optimizer.apply(self.trainable_weights)
+        return loss, self._correct(y, y_pred)
+
+    def train_on_batch(self, x, y):
+        """One optimizer step on one batch; returns ``[loss, accuracy]`` (or the loss)."""
+        self._require_compiled()
+        x = validation.check_x(self, x)
+        self._ensure_built(x)
+        y = validation.check_y(self, x, y)
+        loss, correct = self._train_step(x, y)
+        return [loss, correct / len(x)] if self.metrics else loss
+
+    # ------------------------------------------------------------------ loops
+    def fit(self, x, y, batch_size: int = 32, epochs: int = 1, verbose: int = 1,
+            callbacks: list[Callback] | None = None, validation_split: float = 0.0,
+            validation_data=None, shuffle: bool = True, initial_epoch: int = 0) -> History:
+        """Train for ``epochs`` passes over (x, y); returns a ``History``."""
+        self._require_compiled()
+        x = validation.check_x(self, x)
+        self._ensure_built(x)
+        y = validation.check_y(self, x, y)
+        batch_size = validation.check_batch_size(self, batch_size)
+        if not 0.0 <= validation_split < 1.0:
+            raise InputError(f"model {self.name!r}: validation_split must be in [0, 1), got {validation_split}")
+        if validation_data is None and validation_split > 0:
+            # Keras takes the *last* fraction of the data, before any shuffling.
+            split = int(len(x) * (1.0 - validation_split))
+            if split == 0 or split == len(x):
+                raise InputError(f"model {self.name!r}: validation_split={validation_split} leaves "
+                                 f"an empty training or validation set for {len(x)} samples")
+            x, x_val = x[:split], x[split:]
+            y, y_val = y[:split], y[split:]
+            validation_data = (x_val, y_val)
+        elif validation_data is not None:
+            x_val = validation.check_x(self, validation_data[0], "validation x")
+            validation_data = (x_val, validation.check_y(self, x_val, validation_data[1], "validation y"))
+
+        history = History()
+        callbacks = [history] + list(callbacks or [])
+        for cb in callbacks:
+            cb.set_model(self)
+        self.stop_training = False
+        n = len(x)
+        steps = -(-n // batch_size)
+        for cb in callbacks:
+            cb.on_train_begin()
+        for epoch in range(initial_epoch, epochs):
+            for cb in callbacks:
+                cb.on_epoch_begin(epoch)
+            if verbose:
+                print(f"Epoch {epoch + 1}/{epochs}")
+            bar = ProgressBar(steps) if verbose == 1 else None
+            order = self.rng.permutation(n) if shuffle else np.arange(n)
+            seen, loss_sum, correct = 0, 0.0, 0.0
+            start = time.perf_counter()
+            for step in range(steps):
+                for cb in callbacks:
+                    cb.on_train_batch_begin(step)
+                idx = order[step * batch_size:(step + 1) * batch_size]
+                batch_loss, batch_correct = self._train_step(x[idx], y[idx])
+                seen += len(idx)
+                loss_sum += batch_loss * len(idx)  # weighted by batch size, as Keras
+                correct += batch_correct
+                logs = self._logs(loss_sum / seen, correct / seen)
+                for cb in callbacks:
+                    cb.on_train_batch_end(step, logs)
+                if bar:
+                    bar.update(step + 1, logs)
+                if self.stop_training:
+                    break
+            if validation_data is not None:
+                val = self.evaluate(*validation_data, batch_size=batch_size, verbose=0)
+                val = val if isinstance(val, list) else [val]
+                logs.update({"val_" + k: v for k, v in zip(["loss"] + self.metrics, val)})
+            if bar:
+                bar.finish(logs)
+            elif verbose == 2:
+                print(f"{time.perf_counter() - start:.0f}s - " +
+                      " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
+            for cb in callbacks:
+                cb.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        for cb in callbacks:
+            cb.on_train_end(logs if n else {})
+        self.history = history
+        return history
+
+    def _logs(self, loss: float, accuracy: float) -> dict[str, float]:
+        logs = {"loss": loss}
+        if self.metrics:
+            logs["accuracy"] = accuracy
+        return logs
+
+    def evaluate(self, x, y, batch_size: int = 32, verbose: int = 1):
+        """Loss (and accuracy) over (x, y) in inference mode: ``[loss, accuracy]``."""
+        self._require_compiled()
+        x = validation.check_x(self, x)
+        self._ensure_built(x)
+        y = validation.check_y(self, x, y)
+        batch_size = validation.check_batch_size(self, batch_size)
+        steps = -(-len(x) // batch_size)
+        bar = ProgressBar(steps) if verbose else None
+        loss_sum, correct = 0.0, 0.0
+        for step in range(steps):
+            sl = slice(step * batch_size, (step + 1) * batch_size)
+            y_pred = self.forward(x[sl], training=False)[-1]
+            loss = self._loss_and_gradient(y[sl], y_pred)[0]
+            loss_sum += loss * len(y_pred)
+            correct += self._correct(y[sl], y_pred)
+            if bar:
+                bar.update(step + 1, self._logs(loss_sum / min(len(x), (step + 1) * batch_size),
+                                                correct / min(len(x), (step + 1) * batch_size)))
+        logs = self._logs(loss_sum / len(x), correct / len(x))
+        if bar:
+            bar.finish(logs)
+        return list(logs.values()) if self.metrics else logs["loss"]
+
+    def predict(self, x, batch_size: int = 32, verbose: int = 1) -> np.ndarray:
+        """Outputs of the last layer for every sample, in inference mode."""
+        x = validation.check_x(self, x)
+        self._ensure_built(x)
+        batch_size = validation.check_batch_size(self, batch_size)
+        steps = -(-len(x) // batch_size)
+        bar = ProgressBar(steps) if verbose else None
+        out = []
+        for step in range(steps):
+            out.append(self.forward(x[step * batch_size:(step + 1) * batch_size])[-1])
+            if bar:
+                bar.update(step + 1, {})
+        if bar:
+            bar.finish({})
+        return np.concatenate(out, axis=0)
