@@ -28,8 +28,11 @@ def format_summary(model_name: str, rows: list[tuple[str, str, int]], trainable:
     lines.append(row("Layer (type)", "Output Shape", "Param #"))
     lines.append("=" * total_width)
     for i, (name, shape, params) in enumerate(rows):
-        lines.append(row(name if len(name) < _WIDTHS[0] else name[: _WIDTHS[0] - 2] + "..",
-                         shape, f"{params:,}"))
+        # A name longer than its column wraps onto the next line, as in Keras.
+        cut = _WIDTHS[0] - 1
+        lines.append(row(name[:cut], shape, f"{params:,}"))
+        for k in range(cut, len(name), cut):
+            lines.append(row(name[k:k + cut], "", ""))
         if i < len(rows) - 1:
             lines.append("")
     lines.append("=" * total_width)
