@@ -9,7 +9,7 @@ name            forward  y = f(x)           backward  dx = dy * f'(x)
 ``linear``      x                           dy
 ``relu``        max(x, 0), capped at        dy where 0 < x (< max_value), else 0
                 ``max_value`` if given
-``leaky_relu``  x if x > 0 else a*x         dy if x > 0 else a*dy   (a = 0.3)
+``leaky_relu``  x if x > 0 else a*x         dy if x > 0 else a*dy
 ``tanh``        tanh(x)                     dy * (1 - y^2)
 ``sigmoid``     1 / (1 + e^-x)              dy * y * (1 - y)
 ``softmax``     e^x_i / sum_j e^x_j         y * (dy - sum_j dy_j y_j)   (exact
@@ -18,6 +18,10 @@ name            forward  y = f(x)           backward  dx = dy * f'(x)
 
 At the kinks TensorFlow's choice is kept: ReLU's derivative at exactly 0 is
 0, LeakyReLU's is the slope ``a``.
+
+Keras has two defaults for the leaky slope, and minicnn keeps both: the
+*layer* ``LeakyReLU()`` uses a = 0.3, the *activation name*
+``activation="leaky_relu"`` uses a = 0.2 (``keras.activations.leaky_relu``).
 """
 
 from __future__ import annotations
@@ -147,7 +151,7 @@ class Softmax(ActivationFn):
 _REGISTRY = {
     "linear": Linear,
     "relu": ReLU,
-    "leaky_relu": LeakyReLU,
+    "leaky_relu": lambda: LeakyReLU(0.2),  # keras.activations.leaky_relu's default
     "tanh": Tanh,
     "sigmoid": Sigmoid,
     "softmax": Softmax,

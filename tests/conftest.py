@@ -37,3 +37,41 @@ def float64():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+# ---------------------------------------------------------------------------
+# CI must really run the live TensorFlow tier (tests marked tf_live): with
+# MINICNN_REQUIRE_TF=1 (set by .ci/run) a session in which TensorFlow cannot be
+# imported, or in which any tf_live test was skipped, fails.
+_REQUIRE_TF = os.environ.get("MINICNN_REQUIRE_TF") == "1"
+_live_counts = {"passed": 0, "skipped": 0}
+
+
+def pytest_sessionstart(session):
+    if _REQUIRE_TF:
+        try:
+            import tensorflow  # noqa: F401
+        except Exception as exc:  # pragma: no cover - only when CI is broken
+            pytest.exit(f"MINICNN_REQUIRE_TF=1 but TensorFlow cannot be imported: {exc}", returncode=3)
+
+
+def pytest_runtest_logreport(report):
+    if "tf_live" in report.keywords and report.when in ("setup", "call"):
+        if report.skipped:
+            _live_counts["skipped"] += 1
+        elif report.when == "call" and report.passed:
+            _live_counts["passed"] += 1
+
+
+def pytest_collectreport(report):
+    # pytest.importorskip at module level skips the whole file at collection.
+    if report.skipped and "tf_live" in str(report.nodeid):
+        _live_counts["skipped"] += 1
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _REQUIRE_TF and (_live_counts["skipped"] or (not _live_counts["passed"]
+                                                     and session.testscollected)):
+        print(f"\nMINICNN_REQUIRE_TF=1: the live TensorFlow tier did not run "
+              f"({_live_counts['passed']} passed, {_live_counts['skipped']} skipped)")
+        session.exitstatus = 1

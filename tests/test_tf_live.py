@@ -1,0 +1,148 @@
+"""Tier 2: minicnn against a live TensorFlow/Keras, on hypothesis-generated cases.
+
+Skipped when TensorFlow is not installed - except in CI, where
+``MINICNN_REQUIRE_TF=1`` turns a skip of this tier into a failure
+(see ``conftest.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+pytest.importorskip("tensorflow")
+
+from tests.tf_reference import cases, keras_side, minicnn_side  # noqa: E402
+from tests.tf_reference.compare import LAYER_TOL, MODEL_TOL, assert_close  # noqa: E402
+
+pytestmark = pytest.mark.tf_live
+
+
+def compare_layer(case: dict) -> None:
+    specs, out_shape = minicnn_side.layer_specs(case)
+    data = cases.layer_data(case, specs, out_shape)
+    ours, theirs = minicnn_side.run_layer(case, data), keras_side.run_layer(case, data)
+    assert set(ours) == set(theirs)
+    for key in theirs:
+        assert_close(ours[key], theirs[key], f"{case['layer']} {case['config']} {key}", LAYER_TOL)
+
+
+@st.composite
+def conv_cases(draw):
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    padding = draw(st.sampled_from(["valid", "same"]))
+    h = draw(st.integers(kh if padding == "valid" else 1, 9))
+    w = draw(st.integers(kw if padding == "valid" else 1, 9))
+    config = dict(filters=draw(st.sampled_from([1, 2, 5, 16, 64])), kernel_size=(kh, kw),
+                  strides=(draw(st.integers(1, 3)), draw(st.integers(1, 3))), padding=padding,
+                  use_bias=draw(st.booleans()),
+                  activation=draw(st.sampled_from([None, "relu", "tanh", "sigmoid", "leaky_relu"])))
+    channels = draw(st.sampled_from([1, 3, 8, 64]))
+    return dict(layer="Conv2D", config=config, shape=(draw(st.integers(1, 3)), h, w, channels),
+                training=False, seed=draw(st.integers(0, 10**6)))
+
+
+@given(conv_cases())
+def test_conv2d_live(case):
+    compare_layer(case)
+
+
+@st.composite
+def pool_cases(draw):
+    ph, pw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    padding = draw(st.sampled_from(["valid", "same"]))
+    h = draw(st.integers(ph if padding == "valid" else 1, 9))
+    w = draw(st.integers(pw if padding == "valid" else 1, 9))
+    config = dict(pool_size=(ph, pw), strides=(draw(st.integers(1, 3)), draw(st.integers(1, 3))),
+                  padding=padding)
+    return dict(layer=draw(st.sampled_from(["MaxPooling2D", "AveragePooling2D"])), config=config,
+                shape=(draw(st.integers(1, 3)), h, w, draw(st.integers(1, 4))), training=False,
+                seed=draw(st.integers(0, 10**6)))
+
+
+@given(pool_cases())
+def test_pooling_live(case):
+    compare_layer(case)
+
+
+def test_max_pool_ties_live():
+    """All-equal windows: TensorFlow sends the gradient to the first maximum."""
+    case = dict(layer="MaxPooling2D", config=dict(pool_size=2, strides=1), shape=(1, 3, 3, 1),
+                training=False, seed=0)
+    specs, out_shape = minicnn_side.layer_specs(case)
+    data = cases.layer_data(case, specs, out_shape)
+    data["x"] = np.ones((1, 3, 3, 1), np.float32)
+    ours, theirs = minicnn_side.run_layer(case, data), keras_side.run_layer(case, data)
+    assert_close(ours["dx"], theirs["dx"], "tie gradient", LAYER_TOL)
+
+
+@given(n=st.integers(1, 5), d=st.integers(1, 20), units=st.integers(1, 10), use_bias=st.booleans(),
+       activation=st.sampled_from([None, "relu", "leaky_relu", "tanh", "sigmoid", "softmax"]),
+       seed=st.integers(0, 10**6))
+def test_dense_live(n, d, units, use_bias, activation, seed):
+    compare_layer(dict(layer="Dense", config=dict(units=units, use_bias=use_bias, activation=activation),
+                       shape=(n, d), training=False, seed=seed))
+
+
+@given(shape=st.sampled_from([(1, 4), (5, 3), (2, 3, 3, 2), (1, 2, 2, 3), (4, 5, 1, 6)]),
+       training=st.booleans(), momentum=st.sampled_from([0.99, 0.9, 0.5]),
+       epsilon=st.sampled_from([1e-3, 1e-2]), seed=st.integers(0, 10**6))
+def test_batch_normalization_live(shape, training, momentum, epsilon, seed):
+    compare_layer(dict(layer="BatchNormalization", config=dict(momentum=momentum, epsilon=epsilon),
+                       shape=shape, training=training, seed=seed))
+
+
+@pytest.mark.parametrize("layer,config", [
+    ("ReLU", {}), ("LeakyReLU", {}), ("LeakyReLU", {"negative_slope": 0.05}),
+    ("Activation", {"activation": "tanh"}), ("Activation", {"activation": "sigmoid"}),
+    ("Activation", {"activation": "softmax"}), ("Activation", {"activation": "relu"}),
+    ("Activation", {"activation": "leaky_relu"}), ("Softmax", {}), ("Flatten", {}),
+    ("GlobalAveragePooling2D", {}), ("Dropout", {"rate": 0.0}), ("Normalization", {}),
+])
+@given(n=st.integers(1, 4), seed=st.integers(0, 10**6), training=st.booleans())
+@settings(max_examples=8)
+def test_simple_layers_live(layer, config, n, seed, training):
+    if layer == "Dropout" and config["rate"] > 0:
+        training = False
+    compare_layer(dict(layer=layer, config=config, shape=(n, 3, 4, 2), training=training, seed=seed))
+
+
+@pytest.mark.parametrize("case", cases.LOSS_CASES, ids=lambda c: c["name"])
+@given(seed=st.integers(0, 10**6))
+@settings(max_examples=8)
+def test_losses_live(case, seed):
+    case = dict(case, seed=seed)
+    data = cases.loss_data(case)
+    ours, theirs = minicnn_side.run_loss(case, data), keras_side.run_loss(case, data)
+    assert_close(ours["value"], theirs["value"], f"{case['name']} value", LAYER_TOL)
+    assert_close(ours["grad"], theirs["grad"], f"{case['name']} gradient", LAYER_TOL)
+
+
+@pytest.mark.parametrize("case", cases.OPTIMIZER_CASES, ids=lambda c: c["name"])
+@given(seed=st.integers(0, 10**6))
+@settings(max_examples=5)
+def test_optimizers_live(case, seed):
+    case = dict(case, seed=seed)
+    data = cases.optimizer_data(case)
+    ours, theirs = minicnn_side.run_optimizer(case, data), keras_side.run_optimizer(case, data)
+    for key in theirs:
+        assert_close(ours[key], theirs[key], f"{case['name']} {key} after 10 steps", LAYER_TOL)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", cases.MODEL_CASES, ids=lambda c: c["name"])
+def test_seed_models_live(case):
+    """Every layer's output, predict, input gradient and 5 training steps, full arrays."""
+    from tests.test_tf_fixtures import _biases_feeding_batchnorm
+
+    weights = cases.model_weights(minicnn_side.model_specs(case), case["seed"])
+    data = cases.model_data(case)
+    ours = minicnn_side.run_model(case, data, weights)
+    theirs = keras_side.run_model(case, data, weights)
+    assert set(ours) == set(theirs), set(ours) ^ set(theirs)
+    skip = _biases_feeding_batchnorm(case)  # rounding-noise gradients: see that function
+    for key in theirs:
+        if key not in skip:
+            assert_close(ours[key], theirs[key], f"{case['name']}: {key}", MODEL_TOL)

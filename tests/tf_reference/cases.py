@@ -1,0 +1,200 @@
+"""The cases compared against TensorFlow/Keras, and their deterministic data.
+
+No TensorFlow here: both the fixture tier (no TF needed) and the live tier
+import this module. A case is a plain dict; its data (inputs, weights,
+upstream gradients) is drawn from ``numpy.random.default_rng(case["seed"])``
+so that both engines see the same numbers.
+
+Large arrays (seed-model activations and weights) are stored in the fixtures
+as a *digest*: 2048 entries at fixed positions plus the float64 sum and sum of
+squares of the whole array - enough to catch any real disagreement while
+keeping the fixtures under a few MB. The live tier compares whole arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+DIGEST_SAMPLES = 2048
+
+# ---------------------------------------------------------------- single layers
+LAYER_CASES = [
+    # Conv2D: valid/same, strides 1-3, rectangular kernels, 1-64 channels, bias, activation
+    dict(layer="Conv2D", config=dict(filters=4, kernel_size=3, padding="valid"), shape=(2, 7, 7, 3)),
+    dict(layer="Conv2D", config=dict(filters=5, kernel_size=(2, 3), strides=(2, 1), padding="same"),
+         shape=(2, 7, 6, 2)),
+    dict(layer="Conv2D", config=dict(filters=3, kernel_size=3, strides=3, padding="same",
+                                     activation="relu"), shape=(3, 8, 7, 1)),
+    dict(layer="Conv2D", config=dict(filters=2, kernel_size=(3, 2), strides=2, padding="valid",
+                                     use_bias=False, activation="tanh"), shape=(2, 9, 8, 4)),
+    dict(layer="Conv2D", config=dict(filters=64, kernel_size=2, padding="same", activation="sigmoid"),
+         shape=(2, 5, 5, 64)),
+    dict(layer="Conv2D", config=dict(filters=8, kernel_size=4, strides=2, padding="same"),
+         shape=(1, 6, 6, 3)),
+    # Pooling: valid/same, odd sizes, overlapping strides
+    dict(layer="MaxPooling2D", config=dict(pool_size=2), shape=(2, 7, 7, 3)),
+    dict(layer="MaxPooling2D", config=dict(pool_size=3, strides=2, padding="same"), shape=(2, 7, 6, 2)),
+    dict(layer="MaxPooling2D", config=dict(pool_size=(2, 3), strides=1, padding="valid"), shape=(1, 5, 6, 2)),
+    dict(layer="AveragePooling2D", config=dict(pool_size=2), shape=(2, 7, 7, 3)),
+    dict(layer="AveragePooling2D", config=dict(pool_size=3, strides=2, padding="same"), shape=(2, 7, 6, 2)),
+    dict(layer="AveragePooling2D", config=dict(pool_size=(3, 2), strides=(1, 2), padding="same"),
+         shape=(1, 5, 5, 1)),
+    dict(layer="GlobalAveragePooling2D", config={}, shape=(3, 5, 4, 6)),
+    dict(layer="Dense", config=dict(units=7), shape=(4, 5)),
+    dict(layer="Dense", config=dict(units=3, activation="softmax", use_bias=False), shape=(4, 6)),
+    dict(layer="Dense", config=dict(units=4, activation="leaky_relu"), shape=(3, 5)),
+    dict(layer="Flatten", config={}, shape=(2, 3, 4, 5)),
+    dict(layer="BatchNormalization", config={}, shape=(6, 5), training=True),
+    dict(layer="BatchNormalization", config={}, shape=(6, 5), training=False),
+    dict(layer="BatchNormalization", config=dict(momentum=0.9, epsilon=1e-2), shape=(3, 4, 4, 3),
+         training=True),
+    dict(layer="BatchNormalization", config={}, shape=(3, 4, 4, 3), training=False),
+    dict(layer="ReLU", config={}, shape=(3, 7)),
+    dict(layer="LeakyReLU", config={}, shape=(2, 3, 3, 2)),
+    dict(layer="LeakyReLU", config=dict(negative_slope=0.01), shape=(3, 7)),
+    dict(layer="Activation", config=dict(activation="tanh"), shape=(3, 7)),
+    dict(layer="Activation", config=dict(activation="sigmoid"), shape=(3, 7)),
+    dict(layer="Activation", config=dict(activation="softmax"), shape=(3, 7)),
+    dict(layer="Softmax", config={}, shape=(2, 3, 3, 4)),
+    dict(layer="Dropout", config=dict(rate=0.0), shape=(3, 7), training=True),
+    dict(layer="Dropout", config=dict(rate=0.5), shape=(3, 7), training=False),
+    dict(layer="Normalization", config={}, shape=(4, 3, 5)),
+]
+for i, case in enumerate(LAYER_CASES):
+    case.setdefault("training", False)
+    case["seed"] = 100 + i
+    case["name"] = f"{i:02d}_{case['layer']}"
+
+
+def weight_values(name: str, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """Test weights: away from their initial values so every term matters."""
+    if name in ("gamma", "moving_variance", "variance"):
+        return rng.uniform(0.5, 1.5, shape).astype(np.float32)
+    if name == "count":
+        return np.asarray(50, np.float32)
+    return (rng.standard_normal(shape) * 0.5).astype(np.float32)
+
+
+def layer_data(case: dict, weight_specs: list[tuple[str, tuple[int, ...]]], output_shape) -> dict:
+    """x, the upstream gradient g = dL/dy, the weights, and (Normalization) adapt data."""
+    rng = np.random.default_rng(case["seed"])
+    data = {"x": rng.standard_normal(case["shape"]).astype(np.float32) * 1.5}
+    if case["layer"] == "Normalization":
+        data["adapt"] = (rng.standard_normal((40,) + tuple(case["shape"][1:])) * 2 + 1).astype(np.float32)
+    data["g"] = rng.standard_normal(output_shape).astype(np.float32)
+    data["weights"] = [weight_values(n, s, rng) for n, s in weight_specs]
+    return data
+
+
+# ---------------------------------------------------------------- losses
+LOSS_CASES = []
+for kind in ("sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy"):
+    for from_logits in (False, True):
+        for saturated in (False, True):
+            LOSS_CASES.append(dict(loss=kind, from_logits=from_logits, saturated=saturated,
+                                   name=f"{kind}_{'logits' if from_logits else 'probs'}"
+                                        f"{'_saturated' if saturated else ''}"))
+for i, case in enumerate(LOSS_CASES):
+    case["seed"] = 300 + i
+
+
+def loss_data(case: dict) -> dict:
+    rng = np.random.default_rng(case["seed"])
+    n, k = 6, 4
+    labels = rng.integers(0, k, n)
+    if case["loss"] == "binary_crossentropy":
+        y_true = rng.integers(0, 2, (n, k)).astype(np.float32)
+    elif case["loss"] == "categorical_crossentropy":
+        y_true = np.eye(k, dtype=np.float32)[labels]
+    else:
+        y_true = labels
+    z = rng.standard_normal((n, k)).astype(np.float32) * 2
+    if case["saturated"]:
+        # Logits of +-100; probabilities of exactly 0 and 1, for the true class
+        # and against it (rows 0-1 right, rows 2-3 wrong).
+        z[:4] = -100.0
+        hot = labels if case["loss"] != "binary_crossentropy" else np.zeros(n, int)
+        z[[0, 1], hot[[0, 1]]] = 100.0
+        z[[2, 3], (hot[[2, 3]] + 1) % k] = 100.0
+    if case["from_logits"]:
+        y_pred = z
+    elif case["loss"] == "binary_crossentropy":
+        y_pred = (1 / (1 + np.exp(-z.astype(np.float64)))).astype(np.float32)
+    else:
+        e = np.exp(z.astype(np.float64) - z.max(axis=1, keepdims=True))
+        y_pred = (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+    return {"y_true": y_true, "y_pred": y_pred}
+
+
+# ---------------------------------------------------------------- optimizers
+OPTIMIZER_CASES = [
+    dict(name="sgd", optimizer="SGD", config=dict(learning_rate=0.1)),
+    dict(name="sgd_momentum", optimizer="SGD", config=dict(learning_rate=0.05, momentum=0.9)),
+    dict(name="sgd_nesterov", optimizer="SGD", config=dict(learning_rate=0.05, momentum=0.9, nesterov=True)),
+    dict(name="adam", optimizer="Adam", config=dict(learning_rate=0.01)),
+    dict(name="adam_defaults", optimizer="Adam", config={}),
+    dict(name="rmsprop", optimizer="RMSprop", config=dict(learning_rate=0.01)),
+]
+for i, case in enumerate(OPTIMIZER_CASES):
+    case["seed"] = 400 + i
+
+
+def optimizer_data(case: dict) -> dict:
+    rng = np.random.default_rng(case["seed"])
+    shapes = [(3, 4), (4,)]
+    return {"w0": [rng.standard_normal(s).astype(np.float32) for s in shapes],
+            "grads": [[(rng.standard_normal(s) * 10 ** rng.uniform(-3, 1)).astype(np.float32)
+                       for s in shapes] for _ in range(10)]}
+
+
+# ---------------------------------------------------------------- seed models
+MODEL_CASES = [
+    dict(name="mnist_mlp", input_shape=(28, 28), loss="sparse_categorical_crossentropy",
+         optimizer="SGD", optimizer_config=dict(learning_rate=0.05), seed=500),
+    dict(name="mnist_cnn", input_shape=(28, 28, 1), loss="sparse_categorical_crossentropy",
+         optimizer="Adam", optimizer_config={}, seed=501),
+    dict(name="cifar10_cnn", input_shape=(32, 32, 3), loss="categorical_crossentropy",
+         optimizer="Adam", optimizer_config=dict(learning_rate=5e-4), seed=502),
+]
+BATCH, STEPS = 8, 5
+
+
+def model_weights(weight_specs: list[tuple[str, tuple[int, ...]]], seed: int) -> list[np.ndarray]:
+    """Glorot-scaled kernels, small biases, BatchNorm statistics away from 0/1."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for name, shape in weight_specs:
+        if name == "kernel":
+            fan_in = int(np.prod(shape[:-1]))
+            fan_out = int(np.prod(shape[:-2])) * shape[-1]
+            limit = np.sqrt(6 / (fan_in + fan_out))
+            out.append(rng.uniform(-limit, limit, shape).astype(np.float32))
+        elif name in ("gamma", "moving_variance"):
+            out.append(rng.uniform(0.8, 1.2, shape).astype(np.float32))
+        else:  # bias, beta, moving_mean
+            out.append((rng.standard_normal(shape) * 0.05).astype(np.float32))
+    return out
+
+
+def model_data(case: dict) -> dict:
+    rng = np.random.default_rng(case["seed"] + 1000)
+    n = BATCH * (STEPS + 1)
+    x = rng.random((n,) + tuple(case["input_shape"])).astype(np.float32)
+    labels = rng.integers(0, 10, n)
+    y = np.eye(10, dtype=np.float32)[labels] if case["loss"] == "categorical_crossentropy" else labels
+    return {"x": x, "y": y}
+
+
+# ---------------------------------------------------------------- digests
+def sample_index(size: int) -> np.ndarray:
+    """Fixed positions to sample in an array of this size (all of them if small)."""
+    if size <= DIGEST_SAMPLES:
+        return np.arange(size)
+    return np.sort(np.random.default_rng(size).choice(size, DIGEST_SAMPLES, replace=False))
+
+
+def digest(array: np.ndarray) -> dict[str, np.ndarray]:
+    """A compact, comparable summary of an array (see the module docstring)."""
+    flat = np.asarray(array, np.float64).reshape(-1)
+    return {"shape": np.array(array.shape), "sample": flat[sample_index(flat.size)].astype(np.float32),
+            "sum": np.array(flat.sum()), "sumsq": np.array((flat * flat).sum())}
