@@ -32,3 +32,7 @@ class NotCompiledError(MiniCNNError, RuntimeError):
 
 class NotBuiltError(MiniCNNError, RuntimeError):
     """A layer or model was used before its input shape was known."""
+
+
+class DatasetError(MiniCNNError, OSError):
+    """A dataset file is missing, corrupt, truncated, fails its checksum, or is unsafe."""
