@@ -8,10 +8,11 @@
 >>> model.compile(loss="sparse_categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
 """
 
-from . import activations, callbacks, initializers, kernels, layers, losses, optimizers, zoo
+from . import activations, callbacks, initializers, io, kernels, layers, losses, optimizers, zoo
 from .config import floatx, get_backend, set_backend, set_floatx
-from .errors import (ConfigError, InputError, MiniCNNError, NotBuiltError, NotCompiledError,
-                     ShapeError)
+from .errors import (ConfigError, DatasetError, InputError, MiniCNNError, ModelFileError,
+                     NotBuiltError, NotCompiledError, ShapeError)
+from .io import load_model
 from .model.sequential import Sequential
 from .model.trace import Trace
 from .naming import clear_session
@@ -20,7 +21,7 @@ from .seeding import set_seed
 __version__ = "0.1.0"
 
 __all__ = [
-    "ConfigError", "InputError", "MiniCNNError", "NotBuiltError", "NotCompiledError", "Sequential",
+    "ConfigError", "DatasetError", "ModelFileError", "load_model", "InputError", "MiniCNNError", "NotBuiltError", "NotCompiledError", "Sequential",
     "ShapeError", "Trace", "activations", "callbacks", "clear_session", "floatx", "get_backend",
     "initializers", "kernels", "layers", "losses", "optimizers", "set_backend", "set_floatx",
     "set_seed", "zoo", "__version__",

@@ -36,3 +36,7 @@ class NotBuiltError(MiniCNNError, RuntimeError):
 
 class DatasetError(MiniCNNError, OSError):
     """A dataset file is missing, corrupt, truncated, fails its checksum, or is unsafe."""
+
+
+class ModelFileError(MiniCNNError, OSError):
+    """A model file is truncated, tampered with, of another version, or does not fit."""
