@@ -8,6 +8,7 @@
 >>> model.compile(loss="sparse_categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
 """
 
+from . import _threads  # noqa: F401  (must run before any Numba kernel: see the module)
 from . import activations, callbacks, initializers, io, kernels, layers, losses, optimizers, zoo
 from .config import floatx, get_backend, set_backend, set_floatx
 from .errors import (ConfigError, DatasetError, InputError, MiniCNNError, ModelFileError,

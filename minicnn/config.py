@@ -5,11 +5,12 @@ Two switches live here, both modelled on Keras:
 * ``set_floatx("float32" | "float64")`` - the dtype of weights created from
   now on (Keras: ``keras.backend.set_floatx``). Training uses float32; the
   finite-difference gradient checks use float64.
-* ``set_backend("numba" | "reference")`` - which convolution and pooling
-  kernels every layer calls. ``"reference"`` runs the plain-loop kernels that
-  read like the formulas, so a learner can step through a whole model in a
-  debugger; ``"numba"`` runs the jitted ones. Both have identical signatures
-  and are tested to agree.
+* ``set_backend("im2col" | "numba" | "reference")`` - which convolution and
+  pooling kernels every layer calls. ``"reference"`` runs the plain-loop
+  kernels that read like the formulas, so a learner can step through a whole
+  model in a debugger; ``"numba"`` runs the same loops jitted; ``"im2col"``
+  (the default) unrolls the windows and uses one BLAS matrix multiply. All
+  have identical signatures and are tested to agree.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ import numpy as np
 from .errors import ConfigError
 
 _FLOATX = "float32"
-_BACKEND = "numba"
-BACKENDS = ("numba", "reference")
+_BACKEND = "im2col"
+BACKENDS = ("im2col", "numba", "reference")
 
 
 def floatx() -> str:
@@ -50,7 +51,7 @@ def get_backend() -> str:
 
 
 def set_backend(name: str) -> None:
-    """Choose the kernels every layer calls: ``"numba"`` or ``"reference"``."""
+    """Choose the kernels every layer calls: ``"im2col"``, ``"numba"`` or ``"reference"``."""
     global _BACKEND
     if name not in BACKENDS:
         raise ConfigError(f"set_backend: expected one of {BACKENDS}, got {name!r}")

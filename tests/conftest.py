@@ -23,7 +23,7 @@ def _fresh_session():
     """Every test starts with fresh names (conv2d, conv2d_1...) and default settings."""
     minicnn.clear_session()
     minicnn.set_seed(1234)
-    with minicnn.config.using(backend="numba", floatx="float32"):
+    with minicnn.config.using(backend="im2col", floatx="float32"):
         yield
 
 

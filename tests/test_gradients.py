@@ -30,7 +30,7 @@ def build(layer, input_shape):
 spatial = st.integers(1, 7)
 
 
-@pytest.mark.parametrize("backend", ["numba", "reference"])
+@pytest.mark.parametrize("backend", ["im2col", "numba", "reference"])
 @given(n=st.integers(1, 2), h=spatial, w=spatial, c=st.integers(1, 3), f=st.integers(1, 3),
        kh=st.integers(1, 3), kw=st.integers(1, 3), sh=st.integers(1, 3), sw=st.integers(1, 3),
        padding=st.sampled_from(["valid", "same"]), use_bias=st.booleans(),

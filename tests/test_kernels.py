@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from minicnn.kernels import IMPLEMENTATIONS, output_length, window_geometry
 from minicnn.errors import ShapeError
 
-REF, FAST = IMPLEMENTATIONS["reference"], IMPLEMENTATIONS["numba"]
+REF = IMPLEMENTATIONS["reference"]
+FAST_IMPLS = ["numba", "im2col"]
 TOL = dict(rtol=1e-5, atol=1e-5)
 
 
@@ -33,8 +34,10 @@ def conv_case(draw):
     return x, k, dy, (sh, sw), geo
 
 
+@pytest.mark.parametrize("impl", FAST_IMPLS)
 @given(conv_case())
-def test_conv_kernels_agree(case):
+def test_conv_kernels_agree(impl, case):
+    FAST = IMPLEMENTATIONS[impl]
     x, k, dy, (sh, sw), geo = case
     args = (sh, sw, geo.pad_top, geo.pad_left, geo.out_h, geo.out_w)
     np.testing.assert_allclose(FAST.conv2d_forward(x, k, *args), REF.conv2d_forward(x, k, *args), **TOL)
@@ -66,6 +69,7 @@ def pool_case(draw):
 
 @given(pool_case())
 def test_pool_kernels_agree(case):
+    FAST = IMPLEMENTATIONS["numba"]
     x, dy, win, geo = case
     h, w = x.shape[1:3]
     y_ref, arg_ref = REF.max_pool2d_forward(x, *win, geo.out_h, geo.out_w)
@@ -101,7 +105,7 @@ def test_window_that_does_not_fit_raises():
         window_geometry(2, 2, (3, 3), (1, 1), "valid", layer="conv2d")
 
 
-@pytest.mark.parametrize("impl", ["reference", "numba"])
+@pytest.mark.parametrize("impl", list(IMPLEMENTATIONS))
 def test_same_padding_extra_pixel_is_bottom_right(impl):
     """A 2x2 kernel that picks the bottom-right tap: with 'same' and the extra
     pad row/column at the bottom/right, y[i, j] = x[i+1, j+1] and the last

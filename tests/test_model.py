@@ -232,10 +232,14 @@ def test_backends_agree_on_seed_models(build, float64):
     model.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
     with minicnn.config.using(backend="reference"):
         ref = model.trace(x, y, training=True)
-    fast = model.trace(x, y, training=True)
-    for name in fast.outputs:
-        np.testing.assert_allclose(fast.outputs[name], ref.outputs[name], rtol=1e-5, atol=1e-5)
-        np.testing.assert_allclose(fast.grads[name], ref.grads[name], rtol=1e-5, atol=1e-5)
+    for backend in ("numba", "im2col"):
+        with minicnn.config.using(backend=backend):
+            fast = model.trace(x, y, training=True)
+        for name in fast.outputs:
+            np.testing.assert_allclose(fast.outputs[name], ref.outputs[name], rtol=1e-5, atol=1e-5)
+            np.testing.assert_allclose(fast.grads[name], ref.grads[name], rtol=1e-5, atol=1e-5)
+            for a, b in zip(fast.weight_grads.get(name, []), ref.weight_grads.get(name, [])):
+                np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
 
 
 def test_numba_disable_jit_still_runs():

@@ -8,7 +8,10 @@ signatures:
   ``avg_pool2d_forward``, ``avg_pool2d_backward``
 
 ``reference`` (``conv_reference`` + ``pool_reference``) reads like the
-formulas; ``numba`` (``conv_numba`` + ``pool_numba``) is the jitted version.
+formulas; ``numba`` (``conv_numba`` + ``pool_numba``) is the same loops,
+jitted; ``im2col`` (``conv_im2col`` + ``pool_numba``) turns each convolution
+into one BLAS matrix multiply - a different algorithm, and the fastest, so it
+is the default.
 Layers never import an implementation directly: they call :func:`active`,
 which follows ``minicnn.set_backend``.
 """
@@ -18,7 +21,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from .. import config
-from . import conv_numba, conv_reference, pool_numba, pool_reference
+from . import conv_im2col, conv_numba, conv_reference, pool_numba, pool_reference
 from .geometry import Geometry, output_length, window_geometry
 
 _FUNCTIONS = (
@@ -39,6 +42,7 @@ def _collect(*modules) -> SimpleNamespace:
 IMPLEMENTATIONS = {
     "reference": _collect(conv_reference, pool_reference),
     "numba": _collect(conv_numba, pool_numba),
+    "im2col": _collect(conv_im2col, pool_numba),
 }
 
 

@@ -1,0 +1,101 @@
+"""im2col convolution kernels: unroll the windows, then one matrix multiply.
+
+Same signatures and results as ``conv_reference``; a different algorithm.
+Every output pixel's receptive field (KH x KW x C values) is copied into one
+row of a matrix, "cols", so that the whole convolution becomes a single
+matrix product that NumPy hands to the machine's BLAS::
+
+    x (N, H, W, C)  --im2col-->  cols (N*OH*OW, KH*KW*C)
+
+    row r = (n, i, j)          [ x[n, i*sh-pt+0, j*sw-pl+0, 0..C-1],   tap (0, 0)
+                                 x[n, i*sh-pt+0, j*sw-pl+1, 0..C-1],   tap (0, 1)
+                                 ...                                   tap (KH-1, KW-1) ]
+                                 (zeros where the window hangs over the padding)
+
+    forward:   y  = cols @ K                   (N*OH*OW, KH*KW*C) @ (KH*KW*C, O)
+    dkernel:   dK = cols.T @ dY                (KH*KW*C, N*OH*OW) @ (N*OH*OW, O)
+    dx:        dcols = dY @ K.T, then col2im adds each row back onto the pixels
+               it was copied from (the exact reverse of im2col)
+
+with K = kernel.reshape(KH*KW*C, O) - the (kh, kw, in, out) layout flattens
+in exactly the order of a cols row - and dY = dy.reshape(N*OH*OW, O).
+im2col and col2im are memory copies (Numba, parallel over images); all the
+arithmetic is in the three matrix products.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+
+@njit(cache=True, parallel=True)
+def im2col(x, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w):
+    """x (N, H, W, C) -> cols (N*OH*OW, KH*KW*C), zeros over the padding."""
+    n_batch, in_h, in_w, in_c = x.shape
+    cols = np.zeros((n_batch * out_h * out_w, kh * kw * in_c), dtype=x.dtype)
+    for ni in prange(n_batch * out_h):
+        n = ni // out_h
+        i = ni % out_h
+        for j in range(out_w):
+            row = (n * out_h + i) * out_w + j
+            for p in range(kh):
+                h = i * stride_h + p - pad_top
+                if h < 0 or h >= in_h:
+                    continue
+                for q in range(kw):
+                    w = j * stride_w + q - pad_left
+                    if w < 0 or w >= in_w:
+                        continue
+                    base = (p * kw + q) * in_c
+                    for c in range(in_c):
+                        cols[row, base + c] = x[n, h, w, c]
+    return cols
+
+
+@njit(cache=True, parallel=True)
+def col2im(cols, n_batch, in_h, in_w, in_c, kh, kw, stride_h, stride_w, pad_top, pad_left,
+           out_h, out_w):
+    """The reverse of im2col: add every cols entry back onto its pixel -> (N, H, W, C)."""
+    dx = np.zeros((n_batch, in_h, in_w, in_c), dtype=cols.dtype)
+    for n in prange(n_batch):  # windows of one image overlap, so one thread per image
+        for i in range(out_h):
+            for j in range(out_w):
+                row = (n * out_h + i) * out_w + j
+                for p in range(kh):
+                    h = i * stride_h + p - pad_top
+                    if h < 0 or h >= in_h:
+                        continue
+                    for q in range(kw):
+                        w = j * stride_w + q - pad_left
+                        if w < 0 or w >= in_w:
+                            continue
+                        base = (p * kw + q) * in_c
+                        for c in range(in_c):
+                            dx[n, h, w, c] += cols[row, base + c]
+    return dx
+
+
+def conv2d_forward(x, kernel, stride_h, stride_w, pad_top, pad_left, out_h, out_w):
+    """y = x (*) kernel. x: (N, H, W, C), kernel: (KH, KW, C, O) -> y: (N, OH, OW, O)."""
+    kh, kw, in_c, out_c = kernel.shape
+    cols = im2col(x, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w)
+    y = cols @ kernel.reshape(kh * kw * in_c, out_c)
+    return y.reshape(x.shape[0], out_h, out_w, out_c)
+
+
+def conv2d_backward_input(dy, kernel, in_h, in_w, stride_h, stride_w, pad_top, pad_left):
+    """dL/dx from dL/dy. dy: (N, OH, OW, O), kernel: (KH, KW, C, O) -> dx: (N, H, W, C)."""
+    n_batch, out_h, out_w, out_c = dy.shape
+    kh, kw, in_c, _ = kernel.shape
+    dcols = dy.reshape(-1, out_c) @ kernel.reshape(kh * kw * in_c, out_c).T
+    return col2im(dcols, n_batch, in_h, in_w, in_c, kh, kw, stride_h, stride_w,
+                  pad_top, pad_left, out_h, out_w)
+
+
+def conv2d_backward_kernel(x, dy, kh, kw, stride_h, stride_w, pad_top, pad_left):
+    """dL/dkernel. x: (N, H, W, C), dy: (N, OH, OW, O) -> dkernel: (KH, KW, C, O)."""
+    _, out_h, out_w, out_c = dy.shape
+    in_c = x.shape[3]
+    cols = im2col(x, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w)
+    return (cols.T @ dy.reshape(-1, out_c)).reshape(kh, kw, in_c, out_c)
