@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
-import pytest
-from hypothesis import HealthCheck, settings
+# Compare against TensorFlow's reference CPU kernels, not its oneDNN ones: with
+# oneDNN on (TF 2.21 here), tf.nn.conv2d on a 2x2 input with kernel (1, 2),
+# strides (1, 3), 'valid' returns 0 for the second output row; the correct
+# value (and TF's own result with oneDNN off) is nonzero. Found by the live
+# tier; pinned in test_tf_live.py::test_stride_larger_than_input. This must be
+# set before anything imports TensorFlow.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import minicnn
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+import minicnn  # noqa: E402
 
 # "ci" is deterministic so that a red build can be reproduced; "dev" explores more.
 settings.register_profile("ci", max_examples=25, deadline=None, derandomize=True,

@@ -49,6 +49,20 @@ def test_conv2d_live(case):
     compare_layer(case)
 
 
+def test_stride_larger_than_input():
+    """Found by this tier: TF's oneDNN conv returned 0 here (see conftest.py)."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 2, 2, 1)).astype(np.float32)
+    k = rng.standard_normal((1, 2, 1, 1)).astype(np.float32)
+    by_hand = x[:, :, 0, 0] * k[0, 0, 0, 0] + x[:, :, 1, 0] * k[0, 1, 0, 0]  # (N, OH)
+    case = dict(layer="Conv2D", config=dict(filters=1, kernel_size=(1, 2), strides=(1, 3),
+                                            use_bias=False), shape=(2, 2, 2, 1), training=False, seed=0)
+    data = {"x": x, "g": np.ones((2, 2, 1, 1), np.float32), "weights": [k]}
+    ours, theirs = minicnn_side.run_layer(case, data), keras_side.run_layer(case, data)
+    np.testing.assert_allclose(ours["y"][:, :, 0, 0], by_hand, rtol=1e-6)
+    assert_close(ours["y"], theirs["y"], "stride 3 over width 2", LAYER_TOL)
+
+
 @st.composite
 def pool_cases(draw):
     ph, pw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
