@@ -1,19 +1,82 @@
-"""Every example script runs end to end with tiny settings."""
+"""Every example script, and ``minicnn train``, run end to end with tiny settings."""
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pytest
+
+from tests.test_dataset_files import tiny_cifar
+
 ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+needs_mnist = pytest.mark.skipif(not (SHARED_DATA / "mnist").is_dir(),
+                                 reason="the real MNIST is not beside the repository")
+
+
+def run_script(name: str, *args: str) -> subprocess.CompletedProcess:
+    out = subprocess.run([sys.executable, str(ROOT / "examples" / name), *args],
+                         capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out
 
 
 def test_quickstart_runs(tmp_path):
-    out = subprocess.run([sys.executable, str(ROOT / "examples" / "quickstart.py"), "--epochs", "1",
-                          "--limit", "256", "--out", str(tmp_path)],
-                         capture_output=True, text=True, timeout=600, cwd=ROOT)
-    assert out.returncode == 0, out.stderr[-3000:]
+    out = run_script("quickstart.py", "--epochs", "1", "--limit", "256", "--out", str(tmp_path))
     assert "Test accuracy:" in out.stdout and "Confusion matrix" in out.stdout
     for name in ("weights.npz", "training_curves.png", "conv1_filters.png", "conv1_feature_maps.png"):
         assert (tmp_path / name).stat().st_size > 0
+
+
+@needs_mnist
+@pytest.mark.parametrize("script", ["mnist_mlp.py", "mnist_cnn.py"])
+def test_mnist_examples_run(tmp_path, script):
+    out = run_script(script, "--epochs", "1", "--limit", "256", "--data-dir", str(SHARED_DATA),
+                     "--out", str(tmp_path))
+    assert "8/8 [==============================]" in out.stdout and "Test accuracy:" in out.stdout
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["train_samples"] == 256 and results["test_samples"] == 10000
+    assert (tmp_path / "model.minicnn").stat().st_size > 0
+    assert (tmp_path / "training_curves.png").stat().st_size > 0
+    if script == "mnist_cnn.py":
+        assert (tmp_path / "misclassified.png").stat().st_size > 0
+
+
+def test_cifar10_example_on_tiny_official_format_files(tmp_path, monkeypatch, capsys):
+    """No CIFAR-10 on these machines: run the example in-process on tiny batches
+    written in the official format (their checksums patched in)."""
+    from minicnn.datasets import cifar10
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(cifar10, "URLS", ["http://127.0.0.1:9/"])
+    tiny_cifar(tmp_path / "data" / "cifar10" / cifar10.FOLDER, monkeypatch)
+    spec = importlib.util.spec_from_file_location("cifar10_cnn", ROOT / "examples" / "cifar10_cnn.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    results = module.main(["--epochs", "1", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "o")])
+    out = capsys.readouterr().out
+    assert "val_accuracy" in out and 0 <= results["test_accuracy"] <= 1
+    assert results["train_samples"] == 20
+    import minicnn
+    model = minicnn.load_model(tmp_path / "o" / "model.minicnn")
+    assert model.count_params() == 592_554
+
+
+def test_cli_train_on_shapes(tmp_path):
+    from minicnn.cli import main
+    assert main(["train", "--dataset", "shapes", "--model", "mlp", "--epochs", "1", "--limit", "128",
+                 "--out", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "results.json").read_text())["model"] == "mlp"
+
+
+def test_cli_train_reports_missing_data_clearly(tmp_path, monkeypatch, capsys):
+    from minicnn.cli import main
+    from minicnn.datasets import mnist
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(mnist, "MNIST_URLS", ["http://127.0.0.1:9/"])
+    assert main(["train", "--dataset", "mnist", "--model", "kconv", "--data-dir", str(tmp_path)]) == 1
+    assert "could not be downloaded" in capsys.readouterr().err

@@ -1,0 +1,29 @@
+"""The seed CNN_Classifier on CIFAR-10.
+
+    python examples/cifar10_cnn.py --data-dir DIR_WITH_cifar10
+
+Four Conv2D + BatchNorm + LeakyReLU blocks (stride 2 in the second and
+fourth), Dense 128 + BatchNorm + LeakyReLU + Dropout, Dense 10 softmax;
+Adam 5e-4, batch 32, 10% of the training images held out for validation.
+Saves the trained model (model.minicnn) for the visualization examples.
+
+CIFAR-10 is downloaded (and checksum-verified) on first use; these project
+machines have no copy and no internet, so here it can only run on data
+placed by hand.
+"""
+
+import argparse
+
+from minicnn.train import add_arguments, run
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_arguments(parser, default_out="out/cifar10_cnn")
+    args = parser.parse_args(argv)
+    return run("cifar10", "cifar_cnn", epochs=args.epochs, limit=args.limit, data_dir=args.data_dir,
+               out=args.out, batch_size=args.batch_size, seed=args.seed)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""Train a seed model on a dataset: the code behind ``minicnn train`` and the examples.
+
+    minicnn train --dataset mnist --model kconv --data-dir ../shared/data
+    python examples/mnist_cnn.py --data-dir ../shared/data        (the same run)
+
+A *recipe* is the seed notebook's choice of model, optimizer, loss, epochs
+and batch size. ``run`` loads the data (scaled to [0, 1]), builds and
+summarises the model, trains it with the Keras-style progress line, reports
+the test accuracy, and writes into ``out``: the model (``model.minicnn``), the
+training curves (``training_curves.png``) and the figures (``results.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import datasets, optimizers, zoo
+from .datasets import scale_images, to_one_hot
+
+
+@dataclass(frozen=True)
+class Recipe:
+    build: Callable
+    optimizer: Callable[[], optimizers.Optimizer]
+    loss: str
+    epochs: int
+    batch_size: int = 32
+    validation_split: float = 0.0
+
+
+RECIPES = {
+    # The seed MLP: SGD with learning rate 0.05, 10 epochs.
+    "mlp": Recipe(zoo.mnist_mlp, lambda: optimizers.SGD(0.05), "sparse_categorical_crossentropy", 10),
+    # The seed kconv CNN: Adam with Keras's defaults, 5 epochs.
+    "kconv": Recipe(zoo.mnist_cnn, lambda: optimizers.Adam(), "sparse_categorical_crossentropy", 5),
+    # The seed CNN_Classifier: Adam 5e-4, one-hot labels, 10% held out for validation.
+    "cifar_cnn": Recipe(zoo.cifar10_cnn, lambda: optimizers.Adam(5e-4), "categorical_crossentropy", 10,
+                        validation_split=0.1),
+}
+
+LOADERS = {
+    "mnist": (datasets.load_mnist, datasets.MNIST_CLASSES),
+    "fashion_mnist": (datasets.load_fashion_mnist, datasets.FASHION_CLASSES),
+    "cifar10": (datasets.load_cifar10, datasets.CIFAR10_CLASSES),
+    "shapes": (lambda data_dir=None: datasets.load_shapes(), datasets.SHAPES_CLASSES),
+}
+
+
+def load(dataset: str, data_dir=None, limit: int | None = None):
+    """The dataset scaled to [0, 1] float32, and its class names."""
+    loader, class_names = LOADERS[dataset]
+    (x_train, y_train), (x_test, y_test) = loader(data_dir=data_dir)
+    if limit:
+        x_train, y_train = x_train[:limit], y_train[:limit]
+    return (scale_images(x_train), y_train), (scale_images(x_test), y_test), class_names
+
+
+def run(dataset: str, model_name: str, epochs: int | None = None, limit: int | None = None,
+        data_dir=None, out: str | os.PathLike = "out", batch_size: int | None = None,
+        seed: int = 0, verbose: int = 1, model=None) -> dict:
+    """Train ``model_name``'s recipe on ``dataset``; returns (and saves) the results."""
+    recipe = RECIPES[model_name]
+    start = time.perf_counter()
+    (x_train, y_train), (x_test, y_test), class_names = load(dataset, data_dir, limit)
+    if model is None:
+        shape = x_train.shape[1:]
+        model = recipe.build(input_shape=shape[:2] if model_name == "mlp" and shape[-1] == 1 else shape,
+                             seed=seed)
+        if model_name == "mlp":
+            x_train, x_test = x_train.reshape(len(x_train), *model.input_shape), \
+                x_test.reshape(len(x_test), *model.input_shape)
+    one_hot = recipe.loss == "categorical_crossentropy"
+    y_fit = to_one_hot(y_train, len(class_names)) if one_hot else y_train
+    y_eval = to_one_hot(y_test, len(class_names)) if one_hot else y_test
+    if verbose:
+        model.summary()
+    if not model.compiled:
+        model.compile(loss=recipe.loss, optimizer=recipe.optimizer(), metrics=["accuracy"])
+    epoch_times: list[float] = []
+
+    class _Timer:  # records wall time per epoch
+        def set_model(self, m): ...
+        def on_train_begin(self, logs=None): ...
+        def on_train_end(self, logs=None): ...
+        def on_train_batch_begin(self, batch, logs=None): ...
+        def on_train_batch_end(self, batch, logs=None): ...
+        def on_epoch_begin(self, epoch, logs=None):
+            self.t = time.perf_counter()
+        def on_epoch_end(self, epoch, logs=None):
+            epoch_times.append(time.perf_counter() - self.t)
+
+    history = model.fit(x_train, y_fit, epochs=epochs or recipe.epochs,
+                        batch_size=batch_size or recipe.batch_size,
+                        validation_split=recipe.validation_split, verbose=verbose, callbacks=[_Timer()])
+    test_loss, test_accuracy = model.evaluate(x_test, y_eval, verbose=0)
+    predicted = model.predict(x_test, verbose=0).argmax(axis=1)
+    results = {"dataset": dataset, "model": model_name, "epochs": len(epoch_times),
+               "train_samples": int(len(x_train)), "test_samples": int(len(x_test)),
+               "test_accuracy": float(test_accuracy), "test_loss": float(test_loss),
+               "epoch_seconds": [round(t, 2) for t in epoch_times],
+               "wall_seconds": round(time.perf_counter() - start, 2), "history": history.history}
+    print(f"\nTest accuracy: {test_accuracy:.4f}   test loss: {test_loss:.4f}   "
+          f"({len(x_test)} test images, {results['wall_seconds']:.0f} s in all)")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save(out / "model.minicnn")
+    _plot_curves(history.history, out / "training_curves.png")
+    (out / "results.json").write_text(json.dumps(results, indent=2))
+    results.update(model=model, x_test=x_test, y_test=y_test, predicted=predicted,
+                   class_names=class_names)
+    return results
+
+
+def _plot_curves(history: dict, path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    for key, ax in zip(("loss", "accuracy"), axes):
+        epochs = np.arange(1, len(history[key]) + 1)
+        ax.plot(epochs, history[key], "o-", label="train")
+        if "val_" + key in history:
+            ax.plot(epochs, history["val_" + key], "o-", label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_title(key)
+        ax.legend()
+    fig.savefig(path, dpi=90, bbox_inches="tight")
+    plt.close(fig)
+
+
+def add_arguments(parser: argparse.ArgumentParser, default_out: str) -> None:
+    """The options every example and ``minicnn train`` share."""
+    parser.add_argument("--epochs", type=int, default=None, help="default: the seed's")
+    parser.add_argument("--limit", type=int, default=None, help="use only the first N training images")
+    parser.add_argument("--data-dir", default=None,
+                        help="folder holding mnist/ (or cifar10/ ...); default: $MINICNN_DATA, then the cache")
+    parser.add_argument("--out", default=default_out, help="folder for the model, curves and results")
+    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=0)
