@@ -193,6 +193,11 @@ _REGISTRY = {cls.name: cls for cls in (CategoricalCrossentropy, SparseCategorica
                                        BinaryCrossentropy)}
 
 
+def from_config(config: dict) -> Loss:
+    """The inverse of ``Loss.get_config``."""
+    return get(config["name"]).__class__(from_logits=config.get("from_logits", False))
+
+
 def get(identifier) -> Loss:
     """A loss object from a name (``"sparse_categorical_crossentropy"``) or an instance."""
     if isinstance(identifier, Loss):

@@ -152,6 +152,15 @@ class RMSprop(Optimizer):
 _REGISTRY = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop}
 
 
+def from_config(config: dict) -> Optimizer:
+    """The inverse of ``Optimizer.get_config``."""
+    settings = dict(config)
+    name = settings.pop("name")
+    if name not in _REGISTRY:
+        raise ConfigError(f"unknown optimizer {name!r}; expected one of {sorted(_REGISTRY)}")
+    return _REGISTRY[name](**settings)
+
+
 def get(identifier) -> Optimizer:
     """An optimizer from a name (``"adam"``) with Keras defaults, or an instance."""
     if isinstance(identifier, Optimizer):

@@ -23,6 +23,7 @@ from typing import Callable
 import numpy as np
 
 from . import datasets, optimizers, zoo
+from .callbacks import Callback
 from .datasets import scale_images, to_one_hot
 
 
@@ -86,12 +87,7 @@ def run(dataset: str, model_name: str, epochs: int | None = None, limit: int | N
         model.compile(loss=recipe.loss, optimizer=recipe.optimizer(), metrics=["accuracy"])
     epoch_times: list[float] = []
 
-    class _Timer:  # records wall time per epoch
-        def set_model(self, m): ...
-        def on_train_begin(self, logs=None): ...
-        def on_train_end(self, logs=None): ...
-        def on_train_batch_begin(self, batch, logs=None): ...
-        def on_train_batch_end(self, batch, logs=None): ...
+    class _Timer(Callback):  # records wall time per epoch
         def on_epoch_begin(self, epoch, logs=None):
             self.t = time.perf_counter()
         def on_epoch_end(self, epoch, logs=None):

@@ -141,6 +141,14 @@ def test_fit_progress_line(capsys):
                         r"\d\.\d{4} - val_loss: \d\.\d{4} - val_accuracy: \d\.\d{4}", out[1]), out[1]
 
 
+def test_fit_with_initial_epoch_at_the_end_runs_no_epoch():
+    x, y = quadrant_task(16)
+    model = small_cnn()
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    history = model.fit(x, y, epochs=2, initial_epoch=2, verbose=0)
+    assert history.history == {} and history.epoch == []
+
+
 def test_train_on_batch_and_one_hot_targets():
     x, y = quadrant_task(32)
     model = small_cnn()

@@ -42,6 +42,16 @@ def test_round_trip_is_bit_identical(tmp_path, build):
     assert loaded.compiled and isinstance(loaded.optimizer, minicnn.optimizers.Adam)
 
 
+def test_compile_settings_round_trip(tmp_path):
+    model = zoo.mnist_mlp(seed=0)
+    model.compile(loss=minicnn.losses.CategoricalCrossentropy(from_logits=True),
+                  optimizer=minicnn.optimizers.SGD(0.05, momentum=0.9, nesterov=True))
+    loaded = minicnn.load_model(model.save(tmp_path / "m.minicnn"))
+    assert loaded.loss.get_config() == model.loss.get_config()
+    assert loaded.optimizer.get_config() == model.optimizer.get_config()
+    assert loaded.metrics == []
+
+
 def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path, monkeypatch):
     model, path = saved(tmp_path)
     before = path.read_bytes()

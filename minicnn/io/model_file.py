@@ -137,11 +137,11 @@ def load_model(path: str | os.PathLike, compile: bool = True):
         if hasattr(layer, "adapted"):
             layer.adapted = True
     if compile and compile_config is not None:
-        settings = json.loads(str(compile_config))
-        loss = losses.get(settings["loss"]["name"])
-        loss.from_logits = settings["loss"].get("from_logits", False)
-        opt_conf = dict(settings["optimizer"])
-        opt = optimizers.get(opt_conf.pop("name"))
-        opt = type(opt)(**opt_conf)
+        try:
+            settings = json.loads(str(compile_config))
+            loss = losses.from_config(settings["loss"])
+            opt = optimizers.from_config(settings["optimizer"])
+        except (json.JSONDecodeError, KeyError, TypeError, MiniCNNError) as exc:
+            raise ModelFileError(f"{path}: the compile settings cannot be read ({exc})") from None
         model.compile(loss=loss, optimizer=opt, metrics=settings.get("metrics") or None)
     return model

@@ -25,13 +25,14 @@ class Normalization(Layer):
     def __init__(self, name: str | None = None, **kwargs) -> None:
         super().__init__(name=name, **kwargs)
         self.adapted = False
+        self._pending: tuple | None = None  # statistics from adapt() before build()
 
     def _create_weights(self, input_shape, rng):
         features = (input_shape[-1],)
         self.mean = self.add_weight("mean", features, "zeros", rng, trainable=False)
         self.variance = self.add_weight("variance", features, "ones", rng, trainable=False)
         self.count = self.add_weight("count", (), "zeros", rng, trainable=False)
-        if getattr(self, "_pending", None) is not None:
+        if self._pending is not None:
             self._store(*self._pending)
 
     def adapt(self, data: np.ndarray) -> None:

@@ -133,6 +133,7 @@ class TrainingMixin:
         self.stop_training = False
         n = len(x)
         steps = -(-n // batch_size)
+        logs: dict[str, float] = {}  # stays empty if no epoch runs (initial_epoch >= epochs)
         for cb in callbacks:
             cb.on_train_begin()
         for epoch in range(initial_epoch, epochs):
@@ -173,7 +174,7 @@ class TrainingMixin:
             if self.stop_training:
                 break
         for cb in callbacks:
-            cb.on_train_end(logs if n else {})
+            cb.on_train_end(logs)
         self.history = history
         return history
 
