@@ -1,0 +1,161 @@
+"""Convolution, one window at a time, as an animated GIF - forward and backward.
+
+**Forward.** Pad the input (``'same'``: TensorFlow's rule, extra row/column
+at the bottom/right), then for every output position (i, j)::
+
+    y[i, j] = sum_{a, b} x_padded[i*s + a, j*s + b] * k[a, b]
+
+**Backward** (dL/dx from dL/dy): spread dy back through the same windows.
+Written as one sliding window, it is a *full* convolution of dy with the
+kernel flipped by 180 degrees:
+
+1. dilate dy: put s - 1 zeros between its entries (undoes the stride),
+2. pad it with k - 1 zeros on the top/left (and enough at the bottom/right),
+3. slide the flipped kernel over it:  dx_padded[r, c] = sum dy_p[r + a, c + b] * k[kh-1-a, kw-1-b],
+4. drop the rows/columns that were padding in the forward pass.
+
+``forward_frames`` and ``backward_frames`` compute exactly this, window by
+window (a test checks them against minicnn's kernels); the animation only
+draws them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator, NamedTuple
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib import animation
+from matplotlib.patches import Rectangle
+
+from .. import kernels
+from ..errors import ShapeError
+
+
+class Frame(NamedTuple):
+    window: tuple[int, int]     # top-left corner of the window in the padded plane
+    position: tuple[int, int]   # where the value goes in the result
+    value: float
+    result: np.ndarray          # the result so far (NaN = not computed yet)
+
+
+def _check(image: np.ndarray, kernel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    image, kernel = np.asarray(image, dtype=np.float64), np.asarray(kernel, dtype=np.float64)
+    if image.ndim != 2 or kernel.ndim != 2:
+        raise ShapeError(f"convolution_animation: image and kernel must be 2-D, got {image.shape} and {kernel.shape}")
+    return image, kernel
+
+
+def padded_input(image: np.ndarray, kernel: np.ndarray, stride: int, padding: str):
+    """The zero-padded plane the windows slide over, and the geometry."""
+    image, kernel = _check(image, kernel)
+    geo = kernels.window_geometry(*image.shape, kernel.shape, (stride, stride), padding,
+                                  layer="convolution_animation")
+    plane = np.pad(image, ((geo.pad_top, geo.pad_bottom), (geo.pad_left, geo.pad_right)))
+    return plane, geo
+
+
+def forward_frames(image: np.ndarray, kernel: np.ndarray, stride: int = 1,
+                   padding: str = "valid") -> Iterator[Frame]:
+    """One frame per output position, in row-major order."""
+    plane, geo = padded_input(image, kernel, stride, padding)
+    kh, kw = kernel.shape
+    out = np.full((geo.out_h, geo.out_w), np.nan)
+    for i in range(geo.out_h):
+        for j in range(geo.out_w):
+            top, left = i * stride, j * stride
+            out[i, j] = float((plane[top:top + kh, left:left + kw] * kernel).sum())
+            yield Frame((top, left), (i, j), out[i, j], out.copy())
+
+
+def backward_plane(image_shape: tuple[int, int], kernel: np.ndarray, dy: np.ndarray, stride: int,
+                   padding: str):
+    """Steps 1-2 of the backward pass: the dilated, padded dy, and the geometry."""
+    kernel = np.asarray(kernel, dtype=np.float64)
+    kh, kw = kernel.shape
+    geo = kernels.window_geometry(*image_shape, kernel.shape, (stride, stride), padding,
+                                  layer="convolution_animation")
+    dy = np.asarray(dy, dtype=np.float64)
+    if dy.shape != (geo.out_h, geo.out_w):
+        raise ShapeError(f"convolution_animation: dy must have the output's shape "
+                         f"{(geo.out_h, geo.out_w)}, got {dy.shape}")
+    dilated = np.zeros(((geo.out_h - 1) * stride + 1, (geo.out_w - 1) * stride + 1))
+    dilated[::stride, ::stride] = dy
+    padded_h = image_shape[0] + geo.pad_top + geo.pad_bottom
+    padded_w = image_shape[1] + geo.pad_left + geo.pad_right
+    plane = np.pad(dilated, ((kh - 1, padded_h - dilated.shape[0]), (kw - 1, padded_w - dilated.shape[1])))
+    return plane, geo
+
+
+def backward_frames(image_shape: tuple[int, int], kernel: np.ndarray, dy: np.ndarray, stride: int = 1,
+                    padding: str = "valid") -> Iterator[Frame]:
+    """One frame per input pixel: dx as the full convolution with the flipped kernel.
+
+    ``result`` is dx over the *input* (forward padding already dropped).
+    """
+    plane, geo = backward_plane(image_shape, kernel, dy, stride, padding)
+    flipped = np.asarray(kernel, dtype=np.float64)[::-1, ::-1]
+    kh, kw = flipped.shape
+    dx = np.full(image_shape, np.nan)
+    for r in range(image_shape[0]):
+        for c in range(image_shape[1]):
+            # Input pixel (r, c) is padded-plane pixel (r + pad_top, c + pad_left).
+            top, left = r + geo.pad_top, c + geo.pad_left
+            dx[r, c] = float((plane[top:top + kh, left:left + kw] * flipped).sum())
+            yield Frame((top, left), (r, c), dx[r, c], dx.copy())
+
+
+def convolution_animation(image: np.ndarray, kernel: np.ndarray, stride: int = 1, padding: str = "valid",
+                          path: str = "convolution.gif", backward: bool = True, dy: np.ndarray | None = None,
+                          fps: int = 3) -> Path:
+    """Write the forward (and backward) pass as an animated GIF; return its path.
+
+    The backward part uses ``dy`` (default: all ones, i.e. d(sum of y)/dy).
+    Without a Pillow writer a PNG strip of the frames is written instead.
+    """
+    image, kernel = _check(image, kernel)
+    plane, geo = padded_input(image, kernel, stride, padding)
+    parts = [("forward: y[i, j] = sum(window * kernel)", plane, kernel, list(forward_frames(image, kernel, stride, padding)))]
+    if backward:
+        dy = np.ones((geo.out_h, geo.out_w)) if dy is None else dy
+        back_plane, _ = backward_plane(image.shape, kernel, dy, stride, padding)
+        parts.append(("backward: dx = full conv of dilated dy with flipped kernel", back_plane,
+                      kernel[::-1, ::-1], list(backward_frames(image.shape, kernel, dy, stride, padding))))
+    fig, (ax_in, ax_k, ax_out) = plt.subplots(1, 3, figsize=(9, 3.4))
+    schedule = [(part, frame) for part in parts for frame in part[3]]
+
+    def draw_frame(step: int):
+        (title, source, shown_kernel, _), frame = schedule[step]
+        for ax in (ax_in, ax_k, ax_out):
+            ax.clear(), ax.set_xticks([]), ax.set_yticks([])
+        ax_in.imshow(source, cmap="gray")
+        kh, kw = shown_kernel.shape
+        ax_in.add_patch(Rectangle((frame.window[1] - 0.5, frame.window[0] - 0.5), kw, kh,
+                                  fill=False, edgecolor="red", linewidth=2))
+        ax_in.set_title("padded input" if source is plane else "padded, dilated dy", fontsize=9)
+        ax_k.imshow(shown_kernel, cmap="coolwarm")
+        ax_k.set_title("kernel" if source is plane else "flipped kernel", fontsize=9)
+        ax_out.imshow(np.ma.masked_invalid(frame.result), cmap="viridis")
+        ax_out.add_patch(Rectangle((frame.position[1] - 0.5, frame.position[0] - 0.5), 1, 1,
+                                   fill=False, edgecolor="red", linewidth=2))
+        ax_out.set_title(f"{'y' if source is plane else 'dx'}{list(frame.position)} = {frame.value:.2f}", fontsize=9)
+        fig.suptitle(title, fontsize=10)
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if animation.writers.is_available("pillow"):
+            movie = animation.FuncAnimation(fig, draw_frame, frames=len(schedule))
+            movie.save(path, writer=animation.PillowWriter(fps=fps))
+            return path
+        path = path.with_suffix(".png")   # fallback: every frame side by side, one strip
+        stills = []
+        for step in range(len(schedule)):
+            draw_frame(step)
+            fig.canvas.draw()
+            stills.append(np.asarray(fig.canvas.buffer_rgba())[..., :3])
+        plt.imsave(path, np.concatenate(stills, axis=0))
+        return path
+    finally:
+        plt.close(fig)

@@ -1,0 +1,86 @@
+"""Small drawing helpers shared by the views: grids, image display, scaling.
+
+Figures are made with ``matplotlib.pyplot`` so that ``plt.show()`` (or a
+notebook) displays them, but no view ever calls ``plt.show()`` itself; scripts
+save them with ``fig.savefig`` and close them with ``plt.close(fig)``.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+
+def grid(count: int, cols: int, panel: float = 1.4, fig: Figure | None = None,
+         title_room: float = 0.6) -> tuple[Figure, list[Axes]]:
+    """A figure with ``count`` panels in rows of ``cols``; unused cells are hidden."""
+    cols = max(1, min(cols, count))
+    rows = -(-count // cols)  # ceil(count / cols)
+    if fig is None:
+        fig = plt.figure(figsize=(cols * panel, rows * panel + title_room))
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax in axes[count:]:
+        ax.remove()
+    return fig, list(axes[:count])
+
+
+def axes_or_new(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
+    """The caller's axes (and its figure), or a new figure with one axes."""
+    if ax is not None:
+        return ax.figure, ax
+    fig, ax = plt.subplots(figsize=figsize)
+    return fig, ax
+
+
+def show_image(ax: Axes, image: np.ndarray, title: str | None = None, **kwargs) -> None:
+    """Draw an ``(H, W)``, ``(H, W, 1)`` or ``(H, W, 3)`` image without axes ticks."""
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    if image.ndim == 3:
+        # matplotlib wants RGB floats in [0, 1]: rescale anything else for display only.
+        image = unit_range(image)
+        ax.imshow(image, **kwargs)
+    else:
+        ax.imshow(image, cmap=kwargs.pop("cmap", "gray"), **kwargs)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=8)
+
+
+def unit_range(a: np.ndarray) -> np.ndarray:
+    """Scale to [0, 1] (for display); a constant array becomes all zeros."""
+    a = np.asarray(a, dtype=np.float64)
+    low, high = a.min(), a.max()
+    return (a - low) / (high - low) if high > low else np.zeros_like(a)
+
+
+def upsample(a: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Resize a 2-D map to ``(height, width)`` by bilinear interpolation.
+
+    Sample points are the centres of the output pixels mapped into the input's
+    pixel grid (the convention of image libraries): output pixel i sits at
+    input coordinate ``(i + 0.5) * in / out - 0.5``.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    in_h, in_w = a.shape
+
+    def coords(n_out: int, n_in: int):
+        pos = np.clip((np.arange(n_out) + 0.5) * n_in / n_out - 0.5, 0, n_in - 1)
+        low = np.floor(pos).astype(int)
+        high = np.minimum(low + 1, n_in - 1)
+        return low, high, pos - low
+
+    r0, r1, fr = coords(height, in_h)
+    c0, c1, fc = coords(width, in_w)
+    top = a[r0][:, c0] * (1 - fc) + a[r0][:, c1] * fc
+    bottom = a[r1][:, c0] * (1 - fc) + a[r1][:, c1] * fc
+    return top * (1 - fr)[:, None] + bottom * fr[:, None]
+
+
+def shape_text(shape: tuple) -> str:
+    """``(28, 28, 32)`` -> ``28x28x32``."""
+    return "x".join(str(int(d)) for d in shape)

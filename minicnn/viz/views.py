@@ -1,0 +1,185 @@
+"""The seed notebooks' views of one trained network, one call each.
+
+Each function takes a model and an image (``(H, W, C)``, or a batch whose
+first sample is used), runs one inference-mode forward pass with
+``probe.forward_to`` and returns a ``matplotlib.figure.Figure``::
+
+    feature_maps(model, image, "conv1")       every channel of one layer
+    filters(model, "conv1")                   the learned kernels
+    layer_progression(model, image)           input -> channel mean of each layer
+    dense_activations(model, image, "dense")  one bar per unit, with statistics
+    class_probabilities(model, image)         the softmax output, coloured
+    compare_images(model, images, layers)     rows = images, columns = layers
+    activation_heatmaps(model, image, layers) where each layer responds, on the image
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+
+from ..errors import ConfigError, ShapeError
+from . import draw, probe
+
+
+def _one_image(model, image: np.ndarray) -> np.ndarray:
+    return probe.as_batch(model, image)[:1]
+
+
+def _layer_output(model, image: np.ndarray, layer) -> tuple[str, np.ndarray]:
+    """Name and output (batch axis dropped) of ``layer`` for one image."""
+    x = _one_image(model, image)
+    name = model.layers[probe.layer_index(model, layer)].name
+    return name, probe.forward_to(model, x, layer)[name][0]
+
+
+def spatial_layers(model) -> list[str]:
+    """Names of the layers whose output is a stack of 2-D maps ``(H, W, C)``."""
+    return [layer.name for layer in model.layers if len(layer.output_shape) == 3]
+
+
+def feature_maps(model, image: np.ndarray, layer, max_maps: int = 32, cols: int = 8,
+                 cmap: str = "viridis", fig: Figure | None = None) -> Figure:
+    """Every channel (up to ``max_maps``) of ``layer``'s output, one panel each."""
+    name, out = _layer_output(model, image, layer)
+    if out.ndim != 3:
+        raise ShapeError(f"feature_maps: layer {name!r} outputs shape {out.shape}, not (H, W, C) maps; "
+                         f"layers with maps: {spatial_layers(model)}")
+    count = min(max_maps, out.shape[-1])
+    fig, axes = draw.grid(count, cols, fig=fig)
+    for channel, ax in enumerate(axes):
+        draw.show_image(ax, out[:, :, channel], title=str(channel), cmap=cmap)
+    shown = f", first {count}" if count < out.shape[-1] else ""
+    fig.suptitle(f"{name}: feature maps {draw.shape_text(out.shape)} ({out.shape[-1]} channels{shown})")
+    return fig
+
+
+def filters(model, layer, max_filters: int = 64, cols: int = 8, fig: Figure | None = None) -> Figure:
+    """The kernels of a Conv2D layer, each normalised to [0, 1] on its own.
+
+    A first layer with 3 input channels is drawn in colour (each filter is a
+    tiny RGB image); otherwise each filter shows its input channels' mean, in
+    grey (dark = negative weights, light = positive).
+    """
+    target = model.layers[probe.layer_index(model, layer)]
+    kernel = getattr(getattr(target, "kernel", None), "value", None)
+    if kernel is None or kernel.ndim != 4:
+        raise ConfigError(f"filters: layer {target.name!r} ({type(target).__name__}) has no 4-D kernel")
+    kh, kw, channels, count = kernel.shape
+    shown = min(count, max_filters)
+    fig, axes = draw.grid(shown, cols, panel=1.1, fig=fig)
+    for f, ax in enumerate(axes):
+        w = kernel[:, :, :, f]
+        tile = draw.unit_range(w) if channels == 3 else draw.unit_range(w.mean(axis=-1))
+        ax.imshow(tile, cmap=None if channels == 3 else "gray", interpolation="nearest")
+        ax.set_xticks([]), ax.set_yticks([])
+        ax.set_title(str(f), fontsize=7)
+    how = "RGB" if channels == 3 else f"mean over {channels} input channel(s)"
+    fig.suptitle(f"{target.name}: {shown} of {count} filters {kh}x{kw} ({how})")
+    return fig
+
+
+def layer_progression(model, image: np.ndarray, layers: Sequence | None = None,
+                      fig: Figure | None = None) -> Figure:
+    """The input, then the channel-mean map of each chosen layer (default: all spatial ones)."""
+    x = _one_image(model, image)
+    layers = list(layers) if layers is not None else spatial_layers(model)
+    outputs = probe.forward_to(model, x)
+    fig, axes = draw.grid(len(layers) + 1, len(layers) + 1, panel=2.2, fig=fig)
+    draw.show_image(axes[0], x[0], title=f"input\n{draw.shape_text(x.shape[1:])}")
+    for ax, layer in zip(axes[1:], layers):
+        name = model.layers[probe.layer_index(model, layer)].name
+        out = outputs[name][0]
+        if out.ndim != 3:
+            raise ShapeError(f"layer_progression: layer {name!r} outputs {out.shape}, not (H, W, C) maps")
+        draw.show_image(ax, out.mean(axis=-1), title=f"{name}\n{draw.shape_text(out.shape)}", cmap="viridis")
+    fig.suptitle("Layer by layer: mean over channels")
+    return fig
+
+
+def dense_activations(model, image: np.ndarray, layer, threshold: float = 0.1,
+                      ax=None) -> Figure:
+    """One bar per unit of a 1-D layer output, with min/max/mean/std and the active count."""
+    name, out = _layer_output(model, image, layer)
+    if out.ndim != 1:
+        raise ShapeError(f"dense_activations: layer {name!r} outputs shape {out.shape}; it needs a 1-D output")
+    fig, ax = draw.axes_or_new(ax, (10, 3.5))
+    ax.bar(np.arange(len(out)), out, color=np.where(out > threshold, "tab:blue", "lightgray"))
+    ax.set_xlabel("unit")
+    ax.set_ylabel("activation")
+    active = int((out > threshold).sum())
+    ax.set_title(f"{name}: {len(out)} units   min {out.min():.3f}  max {out.max():.3f}  "
+                 f"mean {out.mean():.3f}  std {out.std():.3f}  active (> {threshold}) {active}/{len(out)}",
+                 fontsize=9)
+    return fig
+
+
+def class_probabilities(model, image: np.ndarray, true_label: int | None = None,
+                        class_names: Sequence[str] | None = None, ax=None) -> Figure:
+    """The model's output as bars: predicted class green, true class red when different."""
+    x = _one_image(model, image)
+    probs = model.predict(x, verbose=0)[0]
+    names = list(class_names) if class_names is not None else [str(i) for i in range(len(probs))]
+    if len(names) != len(probs):
+        raise ShapeError(f"class_probabilities: {len(names)} class names for {len(probs)} outputs")
+    fig, ax = draw.axes_or_new(ax, (8, 3.5))
+    colours = ["tab:gray"] * len(probs)
+    predicted = int(probs.argmax())
+    if true_label is not None and int(true_label) != predicted:
+        colours[int(true_label)] = "tab:red"
+    colours[predicted] = "tab:green"
+    ax.bar(np.arange(len(probs)), probs, color=colours)
+    ax.set_xticks(np.arange(len(probs)), names, rotation=45, ha="right", fontsize=8)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("probability")
+    title = f"predicted: {names[predicted]} ({probs[predicted]:.1%}, green)"
+    if true_label is not None:
+        title += f"   true: {names[int(true_label)]}" + ("" if int(true_label) == predicted else " (red)")
+    ax.set_title(title, fontsize=9)
+    return fig
+
+
+def compare_images(model, images: np.ndarray, layers: Sequence | None = None,
+                   titles: Sequence[str] | None = None, fig: Figure | None = None) -> Figure:
+    """Rows = images, columns = the input then each layer's channel-mean map."""
+    x = probe.as_batch(model, images)
+    layers = list(layers) if layers is not None else spatial_layers(model)
+    names = [model.layers[probe.layer_index(model, layer)].name for layer in layers]
+    outputs = probe.forward_to(model, x)
+    cols = len(names) + 1
+    fig, axes = draw.grid(len(x) * cols, cols, panel=1.8, fig=fig)
+    for row in range(len(x)):
+        label = titles[row] if titles is not None else f"image {row}"
+        draw.show_image(axes[row * cols], x[row], title=label)
+        for col, name in enumerate(names, start=1):
+            out = outputs[name][row]
+            heading = f"{name}\n{draw.shape_text(out.shape)}" if row == 0 else None
+            draw.show_image(axes[row * cols + col], out.mean(axis=-1), title=heading, cmap="viridis")
+    fig.suptitle("How different images flow through the network (mean over channels)")
+    return fig
+
+
+def activation_heatmaps(model, image: np.ndarray, layers: Sequence | None = None, alpha: float = 0.5,
+                        fig: Figure | None = None) -> Figure:
+    """Each layer's channel-max map, upsampled to the input size and laid over the image."""
+    x = _one_image(model, image)
+    layers = list(layers) if layers is not None else spatial_layers(model)
+    outputs = probe.forward_to(model, x)
+    height, width = x.shape[1:3]
+    fig, axes = draw.grid(len(layers) + 1, len(layers) + 1, panel=2.2, fig=fig)
+    draw.show_image(axes[0], x[0], title="input")
+    for ax, layer in zip(axes[1:], layers):
+        name = model.layers[probe.layer_index(model, layer)].name
+        heat = draw.upsample(outputs[name][0].max(axis=-1), height, width)
+        draw.show_image(ax, x[0], title=f"{name}\nmax over channels")
+        ax.imshow(draw.unit_range(heat), cmap="jet", alpha=alpha)
+    fig.suptitle("Where each layer responds (red = strong)")
+    return fig
+
+
+def close(fig: Figure) -> None:
+    """Release a figure made by a view (scripts that save many figures call this)."""
+    plt.close(fig)
