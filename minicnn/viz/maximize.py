@@ -11,9 +11,12 @@ Gradient *ascent* on the image x for the regularised objective::
 
 Each step shifts the image by a random ``jitter`` (wrapping around) before the
 forward pass and shifts the gradient back: features that survive small
-translations look like features, not adversarial noise. The step is the
-gradient divided by its root-mean-square, so ``learning_rate`` is in pixel
-units whatever the layer's scale. ``max_norm`` keeps ||x|| <= max_norm (a
+translations look like features, not adversarial noise. The step is Adam's
+with one twist: the second moment is the mean of g^2 over *all* pixels, a
+scalar. So a step moves along the (averaged) gradient itself - per-pixel Adam
+would move along its sign, and never reach a linear unit's filter direction -
+while its size, about ``learning_rate`` per pixel, ignores the layer's scale
+and shrinks where the gradient keeps changing sign. ``max_norm`` keeps ||x|| <= max_norm (a
 projection after each step) and ``value_range`` clips the pixels.
 """
 
@@ -82,12 +85,17 @@ def activation_maximization(model, layer, channel: int, steps: int = 200, learni
         return total, value, grad - 2 * l2_weight * image - tv_weight * tv_grad
 
     history, activation = [], []
-    for _ in range(steps):
+    m, v = np.zeros_like(x), 0.0                        # first moment per pixel, second a scalar
+    beta1, beta2 = 0.9, 0.999
+    for t in range(1, steps + 1):
         shift = tuple(int(s) for s in rng.integers(-jitter, jitter + 1, size=2)) if jitter else (0, 0)
         total, value, grad = objective(x, shift)
         history.append(total)
         activation.append(value)
-        x = x + learning_rate * grad / (np.sqrt(np.mean(grad ** 2)) + 1e-12)
+        m = beta1 * m + (1 - beta1) * grad
+        v = beta2 * v + (1 - beta2) * float(np.mean(grad ** 2))
+        step = learning_rate * np.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
+        x = x + step * m / (np.sqrt(v) + 1e-8)
         if max_norm is not None:
             norm = float(np.linalg.norm(x))
             if norm > max_norm:

@@ -1,0 +1,238 @@
+"""minicnn.viz views: each runs headless and draws what its title says (panels, titles, numbers)."""
+
+from __future__ import annotations
+
+import functools
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+import minicnn  # noqa: E402
+from minicnn import filters as hand  # noqa: E402
+from minicnn import layers, viz, zoo  # noqa: E402
+from minicnn.errors import ConfigError, ShapeError  # noqa: E402
+
+
+@functools.lru_cache(maxsize=None)
+def _trained():
+    """A small CNN trained for 2 epochs on the shapes dataset (cached for the module)."""
+    from minicnn.datasets import load_shapes, scale_images
+    (x, y), (xt, yt) = load_shapes(n=1200, seed=0)
+    model = minicnn.Sequential([
+        layers.Input((28, 28, 1)),
+        layers.Conv2D(32, 3, padding="same", activation="relu", name="conv1"),
+        layers.MaxPool2D(name="pool1"),
+        layers.Conv2D(16, 3, padding="same", activation="relu", name="conv2"),
+        layers.MaxPool2D(name="pool2"),
+        layers.Flatten(name="flatten"),
+        layers.Dense(32, activation="relu", name="dense"),
+        layers.Dense(10, activation="softmax", name="predictions"),
+    ], name="viz_model", seed=0)
+    model.compile("sparse_categorical_crossentropy", minicnn.optimizers.Adam(0.003), metrics=["accuracy"])
+    history = model.fit(scale_images(x), y, epochs=2, verbose=0, validation_split=0.1)
+    return model, history, scale_images(xt), yt
+
+
+@pytest.fixture
+def trained():
+    yield _trained()
+    plt.close("all")
+
+
+def _titles(fig: Figure) -> list[str]:
+    return [ax.get_title() for ax in fig.axes]
+
+
+def test_feature_maps_grid_of_32(trained):
+    model, _, x, _ = trained
+    fig = viz.feature_maps(model, x[0], "conv1")
+    assert isinstance(fig, Figure)
+    assert len(fig.axes) == 32
+    assert _titles(fig) == [str(i) for i in range(32)]
+    # 4 rows x 8 columns: the axes' grid positions
+    spec = fig.axes[0].get_subplotspec().get_gridspec()
+    assert (spec.nrows, spec.ncols) == (4, 8)
+    assert "conv1" in fig._suptitle.get_text() and "28x28x32" in fig._suptitle.get_text()
+    # the panels show the layer's real output
+    out = model.trace(x[:1]).outputs["conv1"][0]
+    np.testing.assert_allclose(fig.axes[5].images[0].get_array(), out[:, :, 5])
+
+
+def test_feature_maps_limit_and_error(trained):
+    model, _, x, _ = trained
+    assert len(viz.feature_maps(model, x[0], "conv1", max_maps=10).axes) == 10
+    with pytest.raises(ShapeError, match="dense"):
+        viz.feature_maps(model, x[0], "dense")
+    with pytest.raises(ConfigError, match="no layer 'nope'"):
+        viz.feature_maps(model, x[0], "nope")
+
+
+def test_filters_grey_and_rgb(trained):
+    model, _, _, _ = trained
+    fig = viz.filters(model, "conv1")
+    assert len(fig.axes) == 32 and "3x3" in fig._suptitle.get_text()
+    tile = fig.axes[0].images[0].get_array()
+    assert tile.shape == (3, 3) and tile.min() == 0.0 and tile.max() == 1.0   # normalised per filter
+    cifar = zoo.cifar10_cnn(seed=0)
+    rgb = viz.filters(cifar, "conv1")
+    assert rgb.axes[0].images[0].get_array().shape == (3, 3, 3) and "RGB" in rgb._suptitle.get_text()
+    with pytest.raises(ConfigError, match="no 4-D kernel"):
+        viz.filters(model, "pool1")
+
+
+def test_layer_progression_compare_and_heatmaps(trained):
+    model, _, x, _ = trained
+    fig = viz.layer_progression(model, x[0])
+    assert _titles(fig) == ["input\n28x28x1", "conv1\n28x28x32", "pool1\n14x14x32",
+                            "conv2\n14x14x16", "pool2\n7x7x16"]
+    mean_map = model.trace(x[:1]).outputs["conv2"][0].mean(axis=-1)
+    np.testing.assert_allclose(fig.axes[3].images[0].get_array(), mean_map, rtol=1e-6)
+    fig = viz.compare_images(model, x[:3], ["conv1", "conv2"], titles=["a", "b", "c"])
+    assert len(fig.axes) == 9 and fig.axes[3].get_title() == "b"
+    fig = viz.activation_heatmaps(model, x[0], ["conv1", "conv2"])
+    assert len(fig.axes) == 3
+    assert fig.axes[2].images[1].get_array().shape == (28, 28)     # upsampled to the input
+
+
+def test_dense_activations_and_class_probabilities(trained):
+    model, _, x, y = trained
+    fig = viz.dense_activations(model, x[0], "dense")
+    out = model.trace(x[:1]).outputs["dense"][0]
+    assert len(fig.axes[0].patches) == 32
+    assert f"active (> 0.1) {int((out > 0.1).sum())}/32" in fig.axes[0].get_title()
+    probs = model.predict(x, verbose=0)
+    wrong = int(np.flatnonzero(probs.argmax(1) != y)[0])
+    fig = viz.class_probabilities(model, x[wrong], true_label=y[wrong])
+    colours = [bar.get_facecolor() for bar in fig.axes[0].patches]
+    assert colours[probs[wrong].argmax()] == matplotlib.colors.to_rgba("tab:green")
+    assert colours[y[wrong]] == matplotlib.colors.to_rgba("tab:red")
+    np.testing.assert_allclose([bar.get_height() for bar in fig.axes[0].patches], probs[wrong], rtol=1e-6)
+
+
+def test_statistics_table_matches_numpy(trained):
+    model, _, x, _ = trained
+    table = viz.activation_statistics(model, x[:20], ["conv1", "dense"])
+    out = model.trace(x[:20]).outputs["conv1"]
+    row = table[0]
+    assert row.shape == (28, 28, 32) and row.count == out.size
+    np.testing.assert_allclose([row.mean, row.std, row.min, row.max, row.zeros],
+                               [out.mean(), out.std(), out.min(), out.max(), 100 * np.mean(out == 0)], rtol=1e-5)
+    text = str(table)
+    assert "% zeros" in text and "conv1" in text and "dense" in text
+    assert len(table.figure().axes) == 2
+
+
+def test_results_views(trained):
+    model, history, x, y = trained
+    assert [ax.get_title() for ax in viz.training_curves(history).axes] == ["loss", "accuracy"]
+    fig = viz.confusion_matrix(model, x, y)
+    predicted = model.predict(x, verbose=0).argmax(1)
+    cm = viz.confusion_counts(y, predicted, 10)
+    np.testing.assert_array_equal(fig.axes[0].images[0].get_array(), cm)
+    assert cm.sum() == len(x) and np.trace(cm) == (predicted == y).sum()
+    fig = viz.misclassified(model, x, y, n=6)
+    wrong = np.flatnonzero(predicted != y)
+    assert len(fig.axes) == min(6, len(wrong))
+    assert fig.axes[0].get_title() == f"pred: {predicted[wrong[0]]}, true: {y[wrong[0]]}"
+    assert fig._suptitle.get_text().startswith(f"{len(wrong)} of {len(x)}")
+
+
+def test_dead_filters_found(trained):
+    model, _, x, _ = trained
+    conv2 = model.get_layer("conv2")
+    saved = conv2.bias.value.copy()
+    before = viz.filter_activation_rates(model, x[:100], "conv2")
+    out = model.trace(x[:100]).outputs["conv2"]
+    np.testing.assert_allclose(before, (out > 0).mean(axis=(0, 1, 2)))
+    alive = int(np.flatnonzero(before > 0.1)[0])
+    try:
+        conv2.bias.value[alive] = -1e3        # this filter can never fire now
+        rates = viz.filter_activation_rates(model, x[:100], "conv2")
+        assert rates[alive] == 0.0
+        np.testing.assert_array_equal(np.delete(rates, alive), np.delete(before, alive))
+        fig = viz.dead_filters(model, x[:100], "conv2")
+        assert f"{int((rates == 0).sum())} dead" in fig.axes[0].get_title()
+    finally:
+        conv2.bias.value[...] = saved
+
+
+def test_batchnorm_inspector_reports_batch_and_moving_statistics(rng):
+    model = zoo.cifar10_cnn(seed=0)
+    model.get_layer("bn1").moving_mean.value[...] = 0.25
+    x = rng.uniform(size=(8, 32, 32, 3)).astype("float32")
+    state = viz.batchnorm_state(model, x, "bn1")
+    conv1 = model.trace(x).outputs["conv1"]
+    np.testing.assert_allclose(state.batch_mean, conv1.mean(axis=(0, 1, 2)), rtol=1e-5)
+    np.testing.assert_allclose(state.batch_var, conv1.var(axis=(0, 1, 2)), rtol=1e-4)
+    assert (state.moving_mean == 0.25).all()
+    assert len(viz.batchnorm_inspector(model, x, "bn1").axes) == 3
+    with pytest.raises(ConfigError, match="not a BatchNormalization"):
+        viz.batchnorm_state(model, x, "conv1")
+    plt.close("all")
+
+
+def test_gradient_views(trained):
+    model, _, x, y = trained
+    trace = model.trace(x[:4], y[:4])
+    fig = viz.gradient_maps(trace, "conv2", max_maps=16)
+    assert len(fig.axes) == 32
+    assert fig.axes[8].get_title() == "dL/dA[0]"
+    np.testing.assert_allclose(fig.axes[8].images[0].get_array(), trace.grads["conv2"][0, :, :, 0])
+    fig = viz.weight_gradients(trace, "conv1")
+    assert len(fig.axes) == 33 and fig.axes[-1].get_title() == "dL/dbias"
+    with pytest.raises(ConfigError, match="no gradients"):
+        viz.gradient_maps(model.trace(x[:2]), "conv2")
+
+
+def test_gradient_flow_flags_a_vanishing_layer(rng):
+    model = minicnn.Sequential([layers.Input((6,)), layers.Dense(8, activation="tanh", name="low"),
+                                layers.Dense(8, activation="tanh", name="squeeze"),
+                                layers.Dense(3, activation="softmax", name="out")], seed=0)
+    model.get_layer("squeeze").kernel.value[...] *= 1e-7      # almost no signal flows back
+    # A tiny learning rate keeps the squeeze in place for the two epochs.
+    model.compile("sparse_categorical_crossentropy", minicnn.optimizers.SGD(1e-6))
+    flow = viz.GradientFlow()
+    x = rng.normal(size=(64, 6)).astype("float32")
+    model.fit(x, rng.integers(0, 3, 64), epochs=2, batch_size=16, verbose=0, callbacks=[flow])
+    assert set(flow.history) == {"low", "squeeze", "out"}
+    assert len(flow.history["low"]["grad_norm"]) == 2
+    assert flow.flags() == {"low": "vanishing"}
+    assert all(r > 0 for r in flow.history["out"]["update_ratio"])
+    fig = flow.plot()
+    assert "low" in fig._suptitle.get_text()
+    plt.close("all")
+
+
+def test_hand_filters_apply_and_match(trained):
+    step = np.zeros((6, 6))
+    step[:, 3:] = 1.0                                    # a vertical edge between columns 2 and 3
+    response = hand.apply(step, hand.sobel_x(), padding="valid")
+    expected = np.array([[np.sum(step[i:i + 3, j:j + 3] * hand.sobel_x()) for j in range(4)] for i in range(4)])
+    np.testing.assert_allclose(response, expected)
+    assert (response[:, 1:3] == 4).all() and (response[:, [0, 3]] == 0).all()
+    assert hand.apply(np.ones((5, 5, 3)), hand.blur()).shape == (5, 5, 3)
+    model = _trained()[0]
+    conv1 = model.get_layer("conv1")
+    saved = conv1.kernel.value.copy()
+    try:
+        conv1.kernel.value[:, :, 0, 7] = 3 * hand.sobel_x()
+        match = {m.name: m for m in viz.closest_learned(model)}["sobel_x"]
+        assert match.learned == 7 and match.cosine == pytest.approx(1.0)
+        fig = viz.handcrafted_vs_learned(model, trained[2][0])
+        assert len(fig.axes) == 4 * len(hand.BANK)
+        assert fig.axes[1].get_title() == "learned #7, cos +1.00"
+    finally:
+        conv1.kernel.value[...] = saved
+
+
+def test_overlay_handles_all_zero_and_small_maps(trained):
+    image = trained[2][0]
+    fig = viz.overlay(image, np.zeros((7, 7)))
+    heat = fig.axes[0].images[1].get_array()
+    assert heat.shape == (28, 28) and np.all(heat == 0)
