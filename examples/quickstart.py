@@ -6,11 +6,16 @@
 Prints the model summary, the Keras-style progress of ``fit``, the test
 accuracy and the confusion matrix, and writes into ``--out``:
 
+* ``model.minicnn``          the trained model (``minicnn.load_model``), for
+                             ``examples/visualize_layers.py``
 * ``weights.npz``            the trained weights (``model.get_weights()`` order)
 * ``training_curves.png``    loss and accuracy per epoch, train and validation
 * ``conv1_filters.png``      the 8 learned 3x3 filters of the first layer
 * ``conv1_feature_maps.png`` what those filters see in one test image
 * ``conv2_feature_maps.png`` the 16 maps of the second convolution
+
+The figures come from ``minicnn.viz``; ``examples/visualize_layers.py`` draws
+many more from the saved model.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import minicnn  # noqa: E402
-from minicnn import layers  # noqa: E402
+from minicnn import layers, viz  # noqa: E402
 from minicnn.datasets import SHAPES_CLASSES, load_shapes, scale_images  # noqa: E402
 
 
@@ -43,13 +48,6 @@ def build_model(seed: int = 0) -> minicnn.Sequential:
     ], name="quickstart", seed=seed)
 
 
-def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, k: int) -> np.ndarray:
-    """cm[t, p] = how many samples of true class t were predicted as p."""
-    cm = np.zeros((k, k), dtype=np.int64)
-    np.add.at(cm, (y_true, y_pred), 1)
-    return cm
-
-
 def print_confusion_matrix(cm: np.ndarray, names) -> None:
     print("\nConfusion matrix (rows: true class, columns: predicted class)")
     print(" " * 22 + "".join(f"{i:>5}" for i in range(len(names))))
@@ -57,16 +55,7 @@ def print_confusion_matrix(cm: np.ndarray, names) -> None:
         print(f"{i:>2} {names[i]:<19}" + "".join(f"{v:>5}" for v in row))
 
 
-def grid(maps: np.ndarray, title: str, path: str, cols: int = 8, cmap: str = "viridis") -> None:
-    """Save a grid of 2-D maps (k, h, w), one panel each."""
-    rows = -(-len(maps) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.3, rows * 1.4 + 0.5), squeeze=False)
-    for i, ax in enumerate(axes.ravel()):
-        ax.axis("off")
-        if i < len(maps):
-            ax.imshow(maps[i], cmap=cmap)
-            ax.set_title(str(i), fontsize=7)
-    fig.suptitle(title)
+def save(fig, path: str) -> None:
     fig.savefig(path, dpi=90, bbox_inches="tight")
     plt.close(fig)
 
@@ -95,29 +84,18 @@ def main(argv=None) -> float:
     print(f"\nTest accuracy: {accuracy:.4f}   test loss: {loss:.4f}   "
           f"({len(x_test)} images, wall time {time.perf_counter() - start:.1f} s)")
     predicted = model.predict(x_test, verbose=0).argmax(axis=1)
-    print_confusion_matrix(confusion_matrix(y_test, predicted, 10), SHAPES_CLASSES)
+    print_confusion_matrix(viz.confusion_counts(y_test, predicted, 10), SHAPES_CLASSES)
 
     os.makedirs(args.out, exist_ok=True)
+    model.save(os.path.join(args.out, "model.minicnn"))
     np.savez(os.path.join(args.out, "weights.npz"), *model.get_weights())
-
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.2))
-    epochs = np.arange(1, len(history.history["loss"]) + 1)
-    for key, ax in (("loss", ax_loss), ("accuracy", ax_acc)):
-        ax.plot(epochs, history.history[key], "o-", label="train")
-        ax.plot(epochs, history.history["val_" + key], "o-", label="validation")
-        ax.set_xlabel("epoch"), ax.set_title(key), ax.legend()
-    fig.savefig(os.path.join(args.out, "training_curves.png"), dpi=90, bbox_inches="tight")
-    plt.close(fig)
-
-    kernel = model.get_layer("conv1").kernel.value          # (3, 3, 1, 8)
-    grid(kernel[:, :, 0, :].transpose(2, 0, 1), "conv1: learned 3x3 filters",
-         os.path.join(args.out, "conv1_filters.png"), cmap="gray")
-    trace = model.trace(x_test[:1])
+    save(viz.training_curves(history), os.path.join(args.out, "training_curves.png"))
+    save(viz.filters(model, "conv1"), os.path.join(args.out, "conv1_filters.png"))
     for name in ("conv1", "conv2"):
-        maps = trace.outputs[name][0].transpose(2, 0, 1)      # (H, W, C) -> (C, H, W)
-        grid(maps, f"{name} feature maps {trace.outputs[name].shape[1:]} of a test "
-             f"'{SHAPES_CLASSES[y_test[0]]}'", os.path.join(args.out, f"{name}_feature_maps.png"))
-    print(f"Figures and weights written to {args.out}/")
+        save(viz.feature_maps(model, x_test[0], name),
+             os.path.join(args.out, f"{name}_feature_maps.png"))
+    print(f"Model and figures written to {args.out}/ "
+          f"(more views: python examples/visualize_layers.py --model {args.out}/model.minicnn)")
     return accuracy
 
 

@@ -33,6 +33,47 @@ def test_quickstart_runs(tmp_path):
         assert (tmp_path / name).stat().st_size > 0
 
 
+def test_visualize_layers_writes_every_figure(tmp_path):
+    run_script("quickstart.py", "--epochs", "1", "--limit", "256", "--out", str(tmp_path / "qs"))
+    assert (tmp_path / "qs" / "model.minicnn").stat().st_size > 0
+    out = run_script("visualize_layers.py", "--model", str(tmp_path / "qs" / "model.minicnn"),
+                     "--image-index", "2", "--out", str(tmp_path / "viz"))
+    expected = ["03_sample.png", "04_feature_maps_conv1.png", "04_feature_maps_conv2.png",
+                "05_filters_conv1.png", "05_filters_conv2.png", "06_layer_progression.png",
+                "07_dense_dense.png", "08_class_probabilities.png", "09_compare_images.png",
+                "10_activation_statistics.png", "11_activation_heatmaps.png", "12_saliency.png",
+                "13_grad_cam.png", "14_handcrafted_vs_learned.png", "15_gradient_maps.png",
+                "16_receptive_field.png", "17_activation_maximization.png", "18_convolution.gif"]
+    assert sorted(p.name for p in (tmp_path / "viz").iterdir()) == expected
+    for name in expected:
+        with open(tmp_path / "viz" / name, "rb") as f:
+            assert f.read(4) in (b"\x89PNG", b"GIF8"), name
+    assert "% zeros" in out.stdout and "18 figures written" in out.stdout
+
+
+def test_visualize_layers_without_a_model_says_what_to_do(tmp_path):
+    out = subprocess.run([sys.executable, str(ROOT / "examples" / "visualize_layers.py"),
+                          "--model", str(tmp_path / "missing.minicnn")], capture_output=True, text=True)
+    assert out.returncode != 0 and "python examples/quickstart.py" in out.stderr
+
+
+def test_look_inside_notebook_executes(tmp_path):
+    """The learner's notebook runs top to bottom (it can never rot)."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    notebook = nbformat.read(ROOT / "examples" / "look_inside.ipynb", as_version=4)
+    client = nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
+                                     resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    figures = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(figures) == 18                    # one per figure cell
+    assert any("image/gif" in o.get("data", {}) for o in outputs)
+    assert (tmp_path / "out" / "look_inside_convolution.gif").exists()
+
+
 @needs_mnist
 @pytest.mark.parametrize("script", ["mnist_mlp.py", "mnist_cnn.py"])
 def test_mnist_examples_run(tmp_path, script):

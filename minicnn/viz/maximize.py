@@ -67,14 +67,23 @@ def activation_maximization(model, layer, channel: int, steps: int = 200, learni
                             tv_weight: float = 0.0, l2_weight: float = 0.0, jitter: int = 0,
                             max_norm: float | None = None, value_range: tuple[float, float] | None = None,
                             start: np.ndarray | None = None, seed: int | None = 0) -> Maximization:
-    """Run ``steps`` of gradient ascent from ``start`` (default: faint noise around 0)."""
+    """Run ``steps`` of gradient ascent from ``start`` (default: faint noise around 0, or
+    around the middle of ``value_range``).
+
+    Behind a ReLU, a unit that is off everywhere at the start has no gradient
+    (only the regularisers move the image); start from a real image, or pick a
+    channel that responds to one.
+    """
     if steps < 1 or learning_rate <= 0:
         raise ConfigError(f"activation_maximization: steps must be >= 1 and learning_rate > 0, "
                           f"got {steps} and {learning_rate}")
     rng = np.random.default_rng(seed) if seed is not None else seeding.global_rng()
     shape = tuple(model.input_shape)
-    x = np.asarray(start, dtype=model.dtype).reshape(shape).copy() if start is not None else \
-        rng.normal(0.0, 0.01, size=shape).astype(model.dtype)
+    if start is not None:
+        x = np.asarray(start, dtype=model.dtype).reshape(shape).copy()
+    else:   # faint noise around 0, or around the middle of ``value_range`` (grey for images)
+        centre = 0.0 if value_range is None else 0.5 * (value_range[0] + value_range[1])
+        x = (centre + rng.normal(0.0, 0.01, size=shape)).astype(model.dtype)
 
     def objective(image: np.ndarray, shift: tuple[int, int]) -> tuple[float, float, np.ndarray]:
         moved = np.roll(image, shift, axis=(0, 1))

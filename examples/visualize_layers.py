@@ -1,0 +1,161 @@
+"""Look inside a trained model, layer by layer: every view of the seed notebook, and more.
+
+    python examples/quickstart.py                        # trains and saves out/quickstart/model.minicnn
+    python examples/visualize_layers.py                  # figures into out/visualize/
+    python examples/visualize_layers.py --model out/cifar10_cnn/model.minicnn --image-index 7
+
+The test images come from the dataset the model was trained on: the
+built-in shapes for a 28x28x1 model (``--dataset mnist`` for MNIST models),
+CIFAR-10 for a 32x32x3 one. Figures written, one PNG each:
+
+==  =========================  =============================================
+03  sample                     the image, its true and predicted class
+04  feature_maps_<layer>       every channel of each feature layer
+05  filters_<layer>            the learned kernels of each convolution
+06  layer_progression          input -> channel mean of each feature layer
+07  dense_<layer>              the hidden Dense units, with statistics
+08  class_probabilities        the softmax output (green: predicted)
+09  compare_images             five images through the same layers
+10  activation_statistics      mean/std/min/max/% zeros per layer (also printed)
+11  activation_heatmaps        where each layer responds, on the image
+12  saliency                   |d score / d pixel|
+13  grad_cam                   Grad-CAM on the last feature layer
+14  handcrafted_vs_learned     Sobel & co. beside the closest learned filters
+15  gradient_maps              activations beside dLoss/dActivation
+16  receptive_field            theoretical vs effective field of one unit
+17  activation_maximization    the inputs that excite the last layer's channels most
+18  convolution.gif            one filter sliding over the image, forward and backward
+==  =========================  =============================================
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")  # write files; never open a window
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+import minicnn  # noqa: E402
+from minicnn import datasets, viz  # noqa: E402
+from minicnn.layers.activation_layers import _ActivationLayer  # noqa: E402
+
+
+def feature_layers(model) -> list[str]:
+    """The spatial layers a learner wants to see: after each non-linearity."""
+    names = []
+    for layer in model.layers:
+        if len(layer.output_shape) != 3:
+            continue
+        fn = getattr(layer, "activation", None)
+        if isinstance(layer, _ActivationLayer) or (hasattr(layer, "kernel") and fn is not None
+                                                     and fn.name != "linear"):
+            names.append(layer.name)
+    return names or viz.spatial_layers(model)
+
+
+def load_test_images(model, dataset: str | None, data_dir: str | None):
+    """Test images scaled to [0, 1], labels and class names for the model's input."""
+    shape = tuple(model.input_shape)
+    if dataset is None:
+        dataset = "cifar10" if shape == (32, 32, 3) else "shapes"
+    if dataset == "shapes":
+        _, (x, y) = datasets.load_shapes(n=6000, seed=0)
+        names = datasets.SHAPES_CLASSES
+    else:
+        loader, names = {"mnist": (datasets.load_mnist, datasets.MNIST_CLASSES),
+                         "fashion_mnist": (datasets.load_fashion_mnist, datasets.FASHION_CLASSES),
+                         "cifar10": (datasets.load_cifar10, datasets.CIFAR10_CLASSES)}[dataset]
+        _, (x, y) = loader(data_dir=data_dir)
+    x = datasets.scale_images(x)
+    if x.shape[1:] != shape:
+        x = x.reshape((len(x),) + shape)   # an MLP reads the same pixels without the channel axis
+    return x, y, list(names)
+
+
+def main(argv=None) -> list[str]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default="out/quickstart/model.minicnn", help="a saved .minicnn model")
+    parser.add_argument("--image-index", type=int, default=0, help="which test image to look at")
+    parser.add_argument("--out", default="out/visualize", help="folder for the figures")
+    parser.add_argument("--dataset", choices=["shapes", "mnist", "fashion_mnist", "cifar10"], default=None,
+                        help="where the test images come from (default: from the model's input shape)")
+    parser.add_argument("--data-dir", default=None)
+    args = parser.parse_args(argv)
+    if not os.path.exists(args.model):
+        sys.exit(f"No model at {args.model}. Train one first:  python examples/quickstart.py")
+
+    model = minicnn.load_model(args.model)
+    x, y, names = load_test_images(model, args.dataset, args.data_dir)
+    i = args.image_index
+    image, label = x[i], int(y[i])
+    os.makedirs(args.out, exist_ok=True)
+    written: list[str] = []
+
+    def save(fig, name: str) -> None:
+        path = os.path.join(args.out, name)
+        fig.savefig(path, dpi=80, bbox_inches="tight")
+        plt.close(fig)
+        written.append(path)
+
+    features = feature_layers(model)
+    convolutions = [layer.name for layer in model.layers if getattr(getattr(layer, "kernel", None),
+                                                                    "value", np.zeros(0)).ndim == 4]
+    probs = model.predict(image[None], verbose=0)[0]
+    fig, ax = plt.subplots(figsize=(3, 3.3))
+    viz.draw.show_image(ax, image, title=f"test image {i}\ntrue: {names[label]}\n"
+                        f"predicted: {names[probs.argmax()]} ({probs.max():.1%})")
+    save(fig, "03_sample.png")
+    for name in features:
+        save(viz.feature_maps(model, image, name), f"04_feature_maps_{name}.png")
+    for name in convolutions:
+        save(viz.filters(model, name), f"05_filters_{name}.png")
+    save(viz.layer_progression(model, image, features), "06_layer_progression.png")
+    for layer in model.layers[:-1]:
+        if len(layer.output_shape) == 1 and hasattr(layer, "kernel"):
+            save(viz.dense_activations(model, image, layer.name), f"07_dense_{layer.name}.png")
+    save(viz.class_probabilities(model, image, label, names), "08_class_probabilities.png")
+    picks = list(range(i, i + 5))
+    save(viz.compare_images(model, x[picks], features, titles=[names[y[k]] for k in picks]),
+         "09_compare_images.png")
+    table = viz.activation_statistics(model, x[:200], features)
+    print(table)
+    save(table.figure(), "10_activation_statistics.png")
+    save(viz.activation_heatmaps(model, image, features), "11_activation_heatmaps.png")
+    save(viz.overlay(image, viz.saliency(model, image), title=f"saliency for '{names[probs.argmax()]}'"),
+         "12_saliency.png")
+    save(viz.overlay(image, viz.grad_cam(model, image, features[-1]),
+                     title=f"Grad-CAM on {features[-1]}"), "13_grad_cam.png")
+    first = model.get_layer(convolutions[0])
+    if first.kernel_size == (3, 3):
+        save(viz.handcrafted_vs_learned(model, image, convolutions[0]), "14_handcrafted_vs_learned.png")
+    model.compile(model.loss if getattr(model, "loss", None) else "sparse_categorical_crossentropy",
+                  model.optimizer if getattr(model, "optimizer", None) else "adam")
+    save(viz.gradient_maps(model.trace(image[None], np.array([label])), features[-1]), "15_gradient_maps.png")
+    last = model.get_layer(features[-1])
+    centre = (last.output_shape[0] // 2, last.output_shape[1] // 2)
+    save(viz.receptive_field(model, features[-1], centre, image=image), "16_receptive_field.png")
+    # What the last feature layer's first channels look for: gradient ascent from grey.
+    count = min(8, last.output_shape[-1])
+    fig, axes = viz.draw.grid(count, 4, panel=1.8)
+    for channel, ax in enumerate(axes):
+        result = viz.activation_maximization(model, features[-1], channel, steps=120, tv_weight=0.002,
+                                             jitter=1, value_range=(0.0, 1.0))
+        viz.draw.show_image(ax, result.image, title=f"channel {channel}: "
+                            f"{result.activation[0]:.2f} -> {result.activation[-1]:.2f}")
+    fig.suptitle(f"{features[-1]}: inputs that maximize each channel's mean activation")
+    save(fig, "17_activation_maximization.png")
+    kernel = first.kernel.value[:, :, 0, 0]
+    path = viz.convolution_animation(image[:8, :8].mean(axis=-1), kernel, stride=1, padding="same",
+                                     path=os.path.join(args.out, "18_convolution.gif"))
+    written.append(str(path))
+    print(f"{len(written)} figures written to {args.out}/")
+    return written
+
+
+if __name__ == "__main__":
+    main()
