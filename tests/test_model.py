@@ -258,3 +258,14 @@ def test_numba_disable_jit_still_runs():
                          timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "(1, 10)"
+
+
+def test_progress_line_is_plain_when_ipykernel_is_merely_imported(capsys):
+    """Only a running Jupyter kernel gets "\\r" redraws; importing ipykernel changes nothing."""
+    pytest.importorskip("ipykernel")
+    import ipykernel  # noqa: F401
+    from minicnn.model.progress import ProgressBar, in_notebook
+    assert not in_notebook()
+    import io
+    stream = io.StringIO()
+    assert ProgressBar(3, stream=stream).dynamic is False

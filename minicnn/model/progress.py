@@ -45,6 +45,17 @@ def format_line(step: int, total: int, elapsed: float, metrics: dict[str, float]
     return line
 
 
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel, where "\\r" redraws the line as in a terminal.
+
+    Asks the running IPython shell, not whether ipykernel was imported: a
+    script (or a test) that merely imports ipykernel prints to a plain stream.
+    """
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
 class ProgressBar:
     """Prints the progress line of one epoch (``verbose=1``)."""
 
@@ -55,7 +66,7 @@ class ProgressBar:
         self.interval = interval
         self._last_draw = 0.0
         isatty = getattr(self.stream, "isatty", lambda: False)()
-        self.dynamic = isatty or "ipykernel" in sys.modules
+        self.dynamic = isatty or in_notebook()
 
     def update(self, step: int, metrics: dict[str, float]) -> None:
         now = time.perf_counter()
