@@ -15,24 +15,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 
+from minicnn import viz  # noqa: E402
 from minicnn.train import add_arguments, run  # noqa: E402
-
-
-def misclassified_gallery(x, y_true, y_pred, path, n=24, cols=6) -> int:
-    wrong = np.flatnonzero(y_pred != y_true)[:n]
-    rows = max(-(-len(wrong) // cols), 1)
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.8, rows * 2.0), squeeze=False)
-    for ax in axes.ravel():
-        ax.axis("off")
-    for ax, i in zip(axes.ravel(), wrong):
-        ax.imshow(x[i].squeeze(), cmap="gray")
-        ax.set_title(f"pred: {y_pred[i]}, true: {y_true[i]}", fontsize=9)
-    fig.suptitle(f"{int((y_pred != y_true).sum())} of {len(y_true)} test digits misclassified")
-    fig.savefig(path, dpi=90, bbox_inches="tight")
-    plt.close(fig)
-    return len(wrong)
 
 
 def main(argv=None) -> dict:
@@ -41,8 +26,10 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     results = run("mnist", "kconv", epochs=args.epochs, limit=args.limit, data_dir=args.data_dir,
                   out=args.out, batch_size=args.batch_size, seed=args.seed)
-    misclassified_gallery(results["x_test"], results["y_test"], results["predicted"],
-                          Path(args.out) / "misclassified.png")
+    fig = viz.misclassified(results["model"], results["x_test"], results["y_test"],
+                            results["class_names"], n=24, cols=6, predicted=results["predicted"])
+    fig.savefig(Path(args.out) / "misclassified.png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
     return results
 
 

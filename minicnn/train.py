@@ -117,18 +117,11 @@ def run(dataset: str, model_name: str, epochs: int | None = None, limit: int | N
 
 def _plot_curves(history: dict, path: Path) -> None:
     import matplotlib
-    matplotlib.use("Agg")
+    matplotlib.use("Agg")  # the training driver writes files; it never opens a window
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
-    for key, ax in zip(("loss", "accuracy"), axes):
-        epochs = np.arange(1, len(history[key]) + 1)
-        ax.plot(epochs, history[key], "o-", label="train")
-        if "val_" + key in history:
-            ax.plot(epochs, history["val_" + key], "o-", label="validation")
-        ax.set_xlabel("epoch")
-        ax.set_title(key)
-        ax.legend()
+    from .viz import training_curves
+    fig = training_curves(history)
     fig.savefig(path, dpi=90, bbox_inches="tight")
     plt.close(fig)
 

@@ -69,12 +69,18 @@ def confusion_matrix(model, x: np.ndarray, y: np.ndarray, class_names: Sequence[
 
 
 def misclassified(model, x: np.ndarray, y: np.ndarray, class_names: Sequence[str] | None = None,
-                  n: int = 24, cols: int = 8, fig: Figure | None = None) -> Figure:
-    """A gallery of up to ``n`` misclassified images titled "pred: p, true: t"."""
-    probs = model.predict(x, verbose=0)
-    predicted, true = probs.argmax(axis=-1), _labels(y)
+                  n: int = 24, cols: int = 8, predicted: np.ndarray | None = None,
+                  fig: Figure | None = None) -> Figure:
+    """A gallery of up to ``n`` misclassified images titled "pred: p, true: t".
+
+    ``predicted`` (class indices) skips the prediction when the caller has it.
+    """
+    if predicted is None:
+        predicted = model.predict(x, verbose=0).argmax(axis=-1)
+    predicted, true = np.asarray(predicted), _labels(y)
     wrong = np.flatnonzero(predicted != true)
-    names = list(class_names) if class_names is not None else [str(i) for i in range(probs.shape[-1])]
+    names = list(class_names) if class_names is not None else \
+        [str(i) for i in range(int(max(predicted.max(), true.max())) + 1)]
     shown = wrong[:n]
     fig, axes = draw.grid(max(len(shown), 1), cols, panel=1.5, fig=fig)
     if not len(shown):
