@@ -1,0 +1,267 @@
+"""Training-step time, predict throughput and peak memory: minicnn vs Keras vs PyTorch.
+
+    python benchmarks/bench_train.py                 # full run, writes benchmarks/results/train.*
+    python benchmarks/bench_train.py --quick --out /tmp/bench    # seconds; what CI runs
+
+For each seed model (``kconv`` for MNIST, ``cifar_cnn`` for CIFAR-10), batch 32:
+
+* **train step**: ``train_on_batch`` (Keras), ``train_on_batch`` (minicnn), and
+  zero_grad/forward/backward/step (PyTorch), in *interleaved* rounds - each
+  round times ``--steps`` steps of every engine in turn, so that a slow
+  moment of the machine hits all of them - after warm-up steps; the median
+  over rounds is reported.
+* **predict**: images per second of ``predict`` on 1024 images, batch 128.
+* **peak memory**: each engine runs a 200-step ``fit`` in a fresh child
+  process; the peak resident set (``ru_maxrss``) is reported, and the same
+  figure before ``fit`` (imports and model), so the two can be told apart.
+* **startup**: a fresh process, empty Numba cache (``NUMBA_CACHE_DIR`` set to
+  a new folder): seconds to import minicnn and seconds of the first training
+  step (JIT compilation); then the same with the cache warm.
+
+Peers run only when installed (``pip install ".[bench]"``; PyTorch's CPU
+build with ``pip install torch==2.13.0``). Ratios are minicnn / peer: below
+1 means minicnn is faster (for time) - for throughput the ratio is images/s
+of minicnn over the peer's, above 1 meaning faster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import numpy as np  # noqa: E402
+
+import peers  # noqa: E402
+
+MODELS = {"kconv": ((28, 28, 1), "MNIST kconv"), "cifar_cnn": ((32, 32, 3), "CIFAR-10 CNN_Classifier")}
+
+
+def build_minicnn(name: str):
+    import minicnn
+    from minicnn import zoo
+    model = {"kconv": zoo.mnist_cnn, "cifar_cnn": zoo.cifar10_cnn}[name](seed=0)
+    model.compile(loss="sparse_categorical_crossentropy", optimizer=minicnn.optimizers.Adam())
+    return model
+
+
+def make_engines(name: str, wanted: list[str]) -> dict:
+    """``{engine: (train_step(x, y), predict(x))}`` for every available engine."""
+    model = build_minicnn(name)
+    engines = {"minicnn": (lambda x, y: model.train_on_batch(x, y),
+                           lambda x: model.predict(x, batch_size=128, verbose=0))}
+    if "keras" in wanted and peers.keras_available():
+        peer = peers.keras_model(model)
+        engines["keras"] = (lambda x, y: peer.train_on_batch(x, y),
+                            lambda x: peer.predict(x, batch_size=128, verbose=0))
+    if "torch" in wanted and peers.torch_available():
+        import torch
+        net, make_optimizer = peers.torch_model(model)
+        optimizer, criterion = make_optimizer(), torch.nn.CrossEntropyLoss()
+
+        def torch_step(x, y):
+            net.train()
+            optimizer.zero_grad()
+            loss = criterion(net(torch.from_numpy(peers.to_nchw(x))), torch.from_numpy(y))
+            loss.backward()
+            optimizer.step()
+            return float(loss)
+
+        def torch_predict(x):
+            net.eval()
+            with torch.no_grad():
+                return np.concatenate([net(torch.from_numpy(peers.to_nchw(x[i:i + 128]))).numpy()
+                                       for i in range(0, len(x), 128)])
+        engines["torch"] = (torch_step, torch_predict)
+    return engines
+
+
+def time_training(engines: dict, shape, batch: int, steps: int, rounds: int, warmup: int) -> dict:
+    rng = np.random.default_rng(0)
+    x = rng.random((batch,) + shape, dtype=np.float32)
+    y = rng.integers(0, 10, batch)
+    for step, _ in engines.values():
+        for _ in range(warmup):
+            step(x, y)
+    per_step = {name: [] for name in engines}
+    for _ in range(rounds):
+        for name, (step, _) in engines.items():
+            start = time.perf_counter()
+            for _ in range(steps):
+                step(x, y)
+            per_step[name].append((time.perf_counter() - start) / steps * 1000)
+    return {name: statistics.median(v) for name, v in per_step.items()}
+
+
+def time_predict(engines: dict, shape, images: int, rounds: int) -> dict:
+    x = np.random.default_rng(1).random((images,) + shape, dtype=np.float32)
+    for _, predict in engines.values():
+        predict(x[:256])
+    rates = {name: [] for name in engines}
+    for _ in range(rounds):
+        for name, (_, predict) in engines.items():
+            start = time.perf_counter()
+            predict(x)
+            rates[name].append(images / (time.perf_counter() - start))
+    return {name: statistics.median(v) for name, v in rates.items()}
+
+
+# ------------------------------------------------------------------ child processes
+def child_memory(engine: str, name: str, steps: int) -> None:
+    """Run in a fresh process: peak RSS before and after a ``steps``-step fit."""
+    shape = MODELS[name][0]
+    engines = make_engines(name, [engine])
+    step = engines[engine][0]
+    rng = np.random.default_rng(0)
+    x = rng.random((steps * 32,) + shape, dtype=np.float32)
+    y = rng.integers(0, 10, len(x))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if engine == "minicnn":
+        build = build_minicnn(name)
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        build.fit(x, y, batch_size=32, epochs=1, verbose=0)
+    elif engine == "keras":
+        model = peers.keras_model(build_minicnn(name))
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+    else:
+        for i in range(steps):
+            step(x[i * 32:(i + 1) * 32], y[i * 32:(i + 1) * 32])
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"before_mib": before / 1024, "peak_mib": after / 1024}))
+
+
+def child_startup(name: str) -> None:
+    """Run in a fresh process: import time and first-step time (Numba compiles here)."""
+    start = time.perf_counter()
+    import minicnn  # noqa: F401
+    imported = time.perf_counter()
+    model = build_minicnn(name)
+    shape = MODELS[name][0]
+    x = np.random.default_rng(0).random((32,) + shape, dtype=np.float32)
+    y = np.zeros(32, dtype=np.int64)
+    first = time.perf_counter()
+    model.train_on_batch(x, y)
+    done = time.perf_counter()
+    print(json.dumps({"import_s": imported - start, "first_step_s": done - first}))
+
+
+def run_child(args: list[str], env: dict | None = None) -> dict:
+    out = subprocess.run([sys.executable, str(Path(__file__).resolve()), *args], capture_output=True,
+                         text=True, env={**os.environ, **(env or {})}, timeout=1800)
+    if out.returncode != 0:
+        raise RuntimeError(f"child {args} failed:\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ------------------------------------------------------------------ report
+def write_report(results: dict, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "train.json").write_text(json.dumps(results, indent=2))
+    lines = [f"# Training benchmark ({results['when']}, {results['machine']})", "",
+             f"Command: `{results['command']}`  ", f"Versions: {results['versions']}  ",
+             f"Batch {results['batch']}, {results['rounds']} interleaved rounds of {results['steps']} steps, "
+             "medians.", ""]
+    engines = [e for e in ("minicnn", "keras", "torch") if any(e in r["train_ms"] for r in results["models"].values())]
+    lines += ["| model | metric | " + " | ".join(engines) + " | minicnn/keras | minicnn/torch |",
+              "|---|---|" + "---|" * len(engines) + "---|---|"]
+    for name, r in results["models"].items():
+        for metric, key, fmt in (("train step (ms)", "train_ms", "{:.1f}"), ("predict (images/s)", "predict_ips", "{:.0f}"),
+                                 ("peak RSS of a 200-step fit (MiB)", "peak_mib", "{:.0f}")):
+            row = r.get(key, {})
+            if not row:
+                continue
+            ratio = lambda peer: f"{row['minicnn'] / row[peer]:.2f}" if peer in row else "-"  # noqa: E731
+            lines.append(f"| {MODELS[name][1]} | {metric} | " + " | ".join(
+                fmt.format(row[e]) if e in row else "-" for e in engines) + f" | {ratio('keras')} | {ratio('torch')} |")
+    if results.get("startup"):
+        s = results["startup"]
+        lines += ["", "Startup (fresh process, CIFAR model): import "
+                  f"{s['cold']['import_s']:.1f} s; first training step {s['cold']['first_step_s']:.1f} s with an empty "
+                  f"Numba cache, {s['warm']['first_step_s']:.2f} s with a warm one."]
+    (out / "train.md").write_text("\n".join(lines) + "\n")
+    _chart(results, out / "train.png", engines)
+
+
+def _chart(results: dict, path: Path, engines: list[str]) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    names = list(results["models"])
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    for ax, key, title in zip(axes, ("train_ms", "predict_ips"), ("train step, ms (lower is better)",
+                                                                  "predict, images/s (higher is better)")):
+        width = 0.8 / len(engines)
+        for k, engine in enumerate(engines):
+            values = [results["models"][n][key].get(engine, 0) for n in names]
+            bars = ax.bar(np.arange(len(names)) + k * width, values, width, label=engine)
+            ax.bar_label(bars, fmt="%.0f", fontsize=7)
+        ax.set_xticks(np.arange(len(names)) + 0.4 - width / 2, [MODELS[n][1] for n in names], fontsize=8)
+        ax.set_title(title, fontsize=9)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--peers", nargs="*", default=["keras", "torch"], choices=["keras", "torch"])
+    parser.add_argument("--steps", type=int, default=20, help="timed steps per engine per round")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--no-memory", action="store_true", help="skip the 200-step fit children")
+    parser.add_argument("--no-startup", action="store_true", help="skip the cold/warm first-step children")
+    parser.add_argument("--quick", action="store_true", help="tiny run for CI: 2 steps, 1 round, no children")
+    parser.add_argument("--out", default=str(HERE / "results"))
+    parser.add_argument("--child-memory", nargs=3, metavar=("ENGINE", "MODEL", "STEPS"), help=argparse.SUPPRESS)
+    parser.add_argument("--child-startup", metavar="MODEL", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child_memory:
+        return child_memory(args.child_memory[0], args.child_memory[1], int(args.child_memory[2]))
+    if args.child_startup:
+        return child_startup(args.child_startup)
+    if args.quick:
+        args.steps, args.rounds, args.warmup, args.no_memory, args.no_startup = 2, 1, 1, True, True
+
+    results = {"when": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+               "command": "python benchmarks/bench_train.py" + (" --quick" if args.quick else ""),
+               "versions": peers.versions(), "batch": args.batch, "steps": args.steps, "rounds": args.rounds,
+               "models": {}}
+    for name in args.models:
+        shape = MODELS[name][0]
+        engines = make_engines(name, args.peers)
+        record = {"train_ms": time_training(engines, shape, args.batch, args.steps, args.rounds, args.warmup),
+                  "predict_ips": time_predict(engines, shape, 256 if args.quick else 1024, max(args.rounds // 2, 1))}
+        if not args.no_memory:
+            record["peak_mib"] = {engine: run_child(["--child-memory", engine, name, "200"])["peak_mib"]
+                                  for engine in engines}
+            record["before_fit_mib"] = {engine: None for engine in engines}
+        results["models"][name] = record
+        print(name, json.dumps(record, indent=1), flush=True)
+    if not args.no_startup:
+        with tempfile.TemporaryDirectory() as cache:
+            cold = run_child(["--child-startup", "cifar_cnn"], {"NUMBA_CACHE_DIR": cache})
+            warm = run_child(["--child-startup", "cifar_cnn"], {"NUMBA_CACHE_DIR": cache})
+        results["startup"] = {"cold": cold, "warm": warm}
+        print("startup", results["startup"])
+    write_report(results, Path(args.out))
+    print((Path(args.out) / "train.md").read_text())
+    return results
+
+
+if __name__ == "__main__":
+    main()
