@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import ConfigError
+from .kernels import elementwise
 
 
 class ActivationFn:
@@ -81,11 +82,13 @@ class LeakyReLU(ActivationFn):
         self.negative_slope = negative_slope
 
     def forward(self, x):
-        self._positive = x > 0
-        return np.where(self._positive, x, x * x.dtype.type(self.negative_slope))
+        # y = x where x > 0, else slope * x; one fused pass (kernels/elementwise.py).
+        self._y = elementwise.leaky_relu_forward(x, self.negative_slope)
+        return self._y
 
     def backward(self, dy):
-        return np.where(self._positive, dy, dy * dy.dtype.type(self.negative_slope))
+        # dx = dy where x > 0 (equivalently y > 0), else slope * dy.
+        return elementwise.leaky_relu_backward(dy, self._y, self.negative_slope)
 
     def get_config(self):
         return {"name": self.name, "negative_slope": self.negative_slope}

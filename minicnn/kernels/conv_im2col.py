@@ -76,10 +76,44 @@ def col2im(cols, n_batch, in_h, in_w, in_c, kh, kw, stride_h, stride_w, pad_top,
     return dx
 
 
+# The kernel gradient needs the cols of the forward pass of the same x.
+# Rather than unroll x twice per training step, each forward keeps its cols
+# here, keyed by the window geometry and tied to the very array object x
+# (held, so its id cannot be reused while it is kept); conv2d_backward_kernel
+# takes them if its x is that object. The forward always unrolls afresh, so
+# an x changed in place (as a finite-difference check does) is never served
+# stale cols by the forward; between a forward and its backward, x must not
+# change - the same contract as every layer's saved input. The most recent
+# few are kept: one per conv layer of a model.
+_KEEP = 16
+_saved: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _key(x, *geometry) -> tuple:
+    return (id(x), x.shape, x.dtype.str) + geometry
+
+
+def _unroll_and_keep(x, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w):
+    cols = im2col(x, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w)
+    key = _key(x, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w)
+    _saved.pop(key, None)
+    if len(_saved) >= _KEEP:
+        _saved.pop(next(iter(_saved)))       # drop the oldest (dicts keep insertion order)
+    _saved[key] = (x, cols)
+    return cols
+
+
+def _kept_or_unroll(x, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w):
+    hit = _saved.get(_key(x, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w))
+    if hit is not None and hit[0] is x:
+        return hit[1]
+    return im2col(x, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w)
+
+
 def conv2d_forward(x, kernel, stride_h, stride_w, pad_top, pad_left, out_h, out_w):
     """y = x (*) kernel. x: (N, H, W, C), kernel: (KH, KW, C, O) -> y: (N, OH, OW, O)."""
     kh, kw, in_c, out_c = kernel.shape
-    cols = im2col(x, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w)
+    cols = _unroll_and_keep(x, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w)
     y = cols @ kernel.reshape(kh * kw * in_c, out_c)
     return y.reshape(x.shape[0], out_h, out_w, out_c)
 
@@ -97,5 +131,5 @@ def conv2d_backward_kernel(x, dy, kh, kw, stride_h, stride_w, pad_top, pad_left)
     """dL/dkernel. x: (N, H, W, C), dy: (N, OH, OW, O) -> dkernel: (KH, KW, C, O)."""
     _, out_h, out_w, out_c = dy.shape
     in_c = x.shape[3]
-    cols = im2col(x, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w)
+    cols = _kept_or_unroll(x, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w)
     return (cols.T @ dy.reshape(-1, out_c)).reshape(kh, kw, in_c, out_c)

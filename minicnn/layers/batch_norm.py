@@ -38,7 +38,10 @@ dy of its channel. In inference mu and var are constants and
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..errors import ConfigError, ShapeError
+from ..kernels import batchnorm
 from .base import Layer
 
 
@@ -65,29 +68,34 @@ class BatchNormalization(Layer):
         self.moving_variance = self.add_weight("moving_variance", channels, "ones", rng, trainable=False)
 
     def forward(self, x, training=False):
-        axes = tuple(range(x.ndim - 1))  # every axis but the channel axis
         self._training = training
         if training:
-            mu = x.mean(axis=axes)
-            var = ((x - mu) ** 2).mean(axis=axes)
+            # The formulas above on the (M, C) view of x, one column per channel,
+            # in the jitted kernels of minicnn/kernels/batchnorm.py.
+            x2d = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
+            y, x_hat, mu, var, self._inv_std = batchnorm.forward(
+                x2d, self.gamma.value, self.beta.value, self.epsilon)
+            self._x_hat = x_hat.reshape(x.shape)
             m = self.momentum
             self.moving_mean.value[...] = m * self.moving_mean.value + (1 - m) * mu
             self.moving_variance.value[...] = m * self.moving_variance.value + (1 - m) * var
-        else:
-            mu, var = self.moving_mean.value, self.moving_variance.value
+            return y.reshape(x.shape)
+        mu, var = self.moving_mean.value, self.moving_variance.value
         self._inv_std = 1.0 / (var + self.epsilon) ** 0.5  # 1 / s, one per channel
         self._x_hat = (x - mu) * self._inv_std
         return self.gamma.value * self._x_hat + self.beta.value
 
     def backward(self, dy):
+        if self._training:
+            channels = dy.shape[-1]
+            dx, self.gamma.grad, self.beta.grad = batchnorm.backward(
+                dy.reshape(-1, channels), self._x_hat.reshape(-1, channels),
+                self.gamma.value, self._inv_std)
+            return dx.reshape(dy.shape)
         axes = tuple(range(dy.ndim - 1))
-        x_hat = self._x_hat
         self.beta.grad = dy.sum(axis=axes)
-        self.gamma.grad = (dy * x_hat).sum(axis=axes)
-        scale = self.gamma.value * self._inv_std
-        if not self._training:
-            return dy * scale
-        return scale * (dy - dy.mean(axis=axes) - x_hat * (dy * x_hat).mean(axis=axes))
+        self.gamma.grad = (dy * self._x_hat).sum(axis=axes)
+        return dy * (self.gamma.value * self._inv_std)
 
     def get_config(self):
         return {"name": self.name, "momentum": self.momentum, "epsilon": self.epsilon}

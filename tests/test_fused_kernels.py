@@ -1,0 +1,98 @@
+"""The fused kernels (LeakyReLU, BatchNorm statistics, im2col's kept cols) agree with plain NumPy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from minicnn.kernels import IMPLEMENTATIONS, batchnorm, conv_im2col, elementwise, window_geometry
+
+TOL = dict(rtol=1e-5, atol=1e-5)
+
+
+@given(shape=st.lists(st.integers(1, 7), min_size=1, max_size=4), slope=st.sampled_from([0.0, 0.2, 0.3, 1.0]),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16))
+def test_leaky_relu_kernels_match_reference(shape, slope, dtype, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(dtype)
+    dy = rng.standard_normal(shape).astype(dtype)
+    y = elementwise.leaky_relu_forward(x, slope)
+    np.testing.assert_array_equal(y, elementwise.leaky_relu_forward_reference(x, slope))
+    assert y.dtype == dtype and y.shape == x.shape
+    np.testing.assert_array_equal(elementwise.leaky_relu_backward(dy, y, slope),
+                                  elementwise.leaky_relu_backward_reference(dy, y, slope))
+
+
+def test_leaky_relu_backward_from_output_equals_backward_from_input(rng):
+    # The kernel decides on y > 0; the textbook on x > 0. Same set for every slope >= 0.
+    x = np.array([-2.0, -0.0, 0.0, 1e-30, 3.0], dtype=np.float32)
+    for slope in (0.0, 0.3):
+        y = elementwise.leaky_relu_forward(x, slope)
+        dx = elementwise.leaky_relu_backward(np.ones_like(x), y, slope)
+        np.testing.assert_array_equal(dx, np.where(x > 0, 1.0, slope).astype(np.float32))
+
+
+@given(m=st.integers(1, 300), c=st.integers(1, 9), offset=st.sampled_from([0.0, 100.0]),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16))
+def test_batchnorm_kernels_match_reference(m, c, offset, dtype, seed):
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal((m, c)) * 3 + offset).astype(dtype)
+    dy = rng.standard_normal((m, c)).astype(dtype)
+    gamma, beta = rng.standard_normal(c).astype(dtype), rng.standard_normal(c).astype(dtype)
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
+    fast, ref = batchnorm.forward(x, gamma, beta, 1e-3), batchnorm.forward_reference(x, gamma, beta, 1e-3)
+    for ours, theirs in zip(fast, ref):
+        assert ours.dtype == dtype
+        np.testing.assert_allclose(ours, theirs, **tol)
+    fast_b = batchnorm.backward(dy, fast[1], gamma, fast[4])
+    ref_b = batchnorm.backward_reference(dy, ref[1], gamma, ref[4])
+    for ours, theirs in zip(fast_b, ref_b):
+        np.testing.assert_allclose(ours, theirs, **tol)
+
+
+def test_kept_cols_are_never_stale(rng):
+    """im2col keeps the forward's cols for the kernel gradient; an x changed in place
+    before the next forward must give the new answer, as the reference does."""
+    x = rng.standard_normal((2, 6, 5, 3)).astype(np.float32)
+    k = rng.standard_normal((3, 3, 3, 4)).astype(np.float32)
+    geo = window_geometry(6, 5, (3, 3), (1, 1), "same")
+    args = (1, 1, geo.pad_top, geo.pad_left)
+    dy = rng.standard_normal((2, geo.out_h, geo.out_w, 4)).astype(np.float32)
+    ref = IMPLEMENTATIONS["reference"]
+    for _ in range(2):
+        y = conv_im2col.conv2d_forward(x, k, *args, geo.out_h, geo.out_w)
+        np.testing.assert_allclose(y, ref.conv2d_forward(x, k, *args, geo.out_h, geo.out_w), **TOL)
+        dk = conv_im2col.conv2d_backward_kernel(x, dy, 3, 3, *args)
+        np.testing.assert_allclose(dk, ref.conv2d_backward_kernel(x, dy, 3, 3, *args), **TOL)
+        x[0, 2, 2, 1] += 5.0            # in place: same object, new values
+    # A different x of the same shape (never seen by a forward) is unrolled afresh.
+    other = x.copy()
+    np.testing.assert_allclose(conv_im2col.conv2d_backward_kernel(other, dy, 3, 3, *args),
+                               ref.conv2d_backward_kernel(other, dy, 3, 3, *args), **TOL)
+
+
+def test_kept_cols_are_bounded():
+    x = np.zeros((1, 4, 4, 1), np.float32)
+    k = np.zeros((2, 2, 1, 1), np.float32)
+    for _ in range(3 * conv_im2col._KEEP):
+        conv_im2col.conv2d_forward(x.copy(), k, 1, 1, 0, 0, 3, 3)
+    assert len(conv_im2col._saved) <= conv_im2col._KEEP
+
+
+@pytest.mark.parametrize("backend", ["numba", "im2col"])
+def test_seed_cifar_model_trains_the_same_on_every_backend(backend, rng):
+    import minicnn
+    from minicnn import zoo
+    x = rng.random((4, 32, 32, 3)).astype(np.float32)
+    y = rng.integers(0, 10, 4)
+    results = []
+    for name in ("reference", backend):
+        with minicnn.config.using(backend=name):
+            model = zoo.cifar10_cnn(seed=0, dropout=0.0)
+            model.compile("sparse_categorical_crossentropy", minicnn.optimizers.SGD(0.01))
+            model.train_on_batch(x, y)
+            results.append(model.get_weights())
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
