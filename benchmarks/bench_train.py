@@ -118,28 +118,42 @@ def time_predict(engines: dict, shape, images: int, rounds: int) -> dict:
 
 
 # ------------------------------------------------------------------ child processes
+def peak_rss_mib() -> float:
+    """Peak resident set of this process so far, MiB.
+
+    Linux's ``VmHWM`` belongs to the process image, so it starts afresh at
+    ``exec``; ``ru_maxrss`` does not (a child forked from a large parent
+    reports the parent's peak), so it is only the fallback elsewhere.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child_memory(engine: str, name: str, steps: int) -> None:
     """Run in a fresh process: peak RSS before and after a ``steps``-step fit."""
     shape = MODELS[name][0]
-    engines = make_engines(name, [engine])
-    step = engines[engine][0]
     rng = np.random.default_rng(0)
     x = rng.random((steps * 32,) + shape, dtype=np.float32)
     y = rng.integers(0, 10, len(x))
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if engine == "minicnn":
-        build = build_minicnn(name)
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        build.fit(x, y, batch_size=32, epochs=1, verbose=0)
+        model = build_minicnn(name)
+        before = peak_rss_mib()
+        model.fit(x, y, batch_size=32, epochs=1, verbose=0)
     elif engine == "keras":
         model = peers.keras_model(build_minicnn(name))
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        before = peak_rss_mib()
         model.fit(x, y, batch_size=32, epochs=1, verbose=0)
     else:
+        step = make_engines(name, [engine])[engine][0]
+        before = peak_rss_mib()
         for i in range(steps):
             step(x[i * 32:(i + 1) * 32], y[i * 32:(i + 1) * 32])
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"before_mib": before / 1024, "peak_mib": after / 1024}))
+    print(json.dumps({"before_mib": before, "peak_mib": peak_rss_mib()}))
 
 
 def child_startup(name: str) -> None:
@@ -178,7 +192,8 @@ def write_report(results: dict, out: Path) -> None:
               "|---|---|" + "---|" * len(engines) + "---|---|"]
     for name, r in results["models"].items():
         for metric, key, fmt in (("train step (ms)", "train_ms", "{:.1f}"), ("predict (images/s)", "predict_ips", "{:.0f}"),
-                                 ("peak RSS of a 200-step fit (MiB)", "peak_mib", "{:.0f}")):
+                                 ("peak RSS of a 200-step fit (MiB)", "peak_mib", "{:.0f}"),
+                                 ("RSS before that fit (MiB)", "before_fit_mib", "{:.0f}")):
             row = r.get(key, {})
             if not row:
                 continue
@@ -247,9 +262,9 @@ def main(argv=None) -> dict:
         record = {"train_ms": time_training(engines, shape, args.batch, args.steps, args.rounds, args.warmup),
                   "predict_ips": time_predict(engines, shape, 256 if args.quick else 1024, max(args.rounds // 2, 1))}
         if not args.no_memory:
-            record["peak_mib"] = {engine: run_child(["--child-memory", engine, name, "200"])["peak_mib"]
-                                  for engine in engines}
-            record["before_fit_mib"] = {engine: None for engine in engines}
+            memory = {engine: run_child(["--child-memory", engine, name, "200"]) for engine in engines}
+            record["peak_mib"] = {engine: m["peak_mib"] for engine, m in memory.items()}
+            record["before_fit_mib"] = {engine: m["before_mib"] for engine, m in memory.items()}
         results["models"][name] = record
         print(name, json.dumps(record, indent=1), flush=True)
     if not args.no_startup:

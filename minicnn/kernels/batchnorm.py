@@ -95,6 +95,12 @@ def _grad_input(dy, x_hat, scale, mean_dy, mean_dy_xhat):
     return dx
 
 
+def normalize(x, mean, inv_std, gamma, beta):
+    """-> (y, x_hat) for x (M, C) and given statistics (inference uses the moving ones)."""
+    dtype = x.dtype
+    return _normalize(x, mean.astype(dtype), inv_std.astype(dtype), gamma.astype(dtype), beta.astype(dtype))
+
+
 def forward(x, gamma, beta, eps):
     """Same as :func:`forward_reference`, jitted."""
     m = x.shape[0]

@@ -81,9 +81,11 @@ class BatchNormalization(Layer):
             self.moving_variance.value[...] = m * self.moving_variance.value + (1 - m) * var
             return y.reshape(x.shape)
         mu, var = self.moving_mean.value, self.moving_variance.value
-        self._inv_std = 1.0 / (var + self.epsilon) ** 0.5  # 1 / s, one per channel
-        self._x_hat = (x - mu) * self._inv_std
-        return self.gamma.value * self._x_hat + self.beta.value
+        self._inv_std = (1.0 / (var + self.epsilon) ** 0.5).astype(x.dtype)  # 1 / s, one per channel
+        y, x_hat = batchnorm.normalize(np.ascontiguousarray(x).reshape(-1, x.shape[-1]),
+                                       mu, self._inv_std, self.gamma.value, self.beta.value)
+        self._x_hat = x_hat.reshape(x.shape)
+        return y.reshape(x.shape)
 
     def backward(self, dy):
         if self._training:

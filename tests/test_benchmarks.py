@@ -1,0 +1,41 @@
+"""The benchmark scripts run (tiny shapes, two repetitions) so that they never rot.
+
+No timing is asserted: speed lives in the benchmarks' own output.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(script: str, out: Path) -> subprocess.CompletedProcess:
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--quick", "--out", str(out)],
+                          capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def test_bench_conv_quick(tmp_path):
+    run("bench_conv.py", tmp_path)
+    results = json.loads((tmp_path / "conv.json").read_text())
+    assert results["matmul_gflops"] > 0
+    row = results["rows"][0]
+    for op in ("forward", "grad_input", "grad_kernel"):
+        assert {"im2col", "numba", "reference"} <= set(row["ops"][op])
+    assert "| forward | im2col |" in (tmp_path / "conv.md").read_text()
+
+
+def test_bench_train_quick(tmp_path):
+    run("bench_train.py", tmp_path)
+    results = json.loads((tmp_path / "train.json").read_text())
+    for name in ("kconv", "cifar_cnn"):
+        assert results["models"][name]["train_ms"]["minicnn"] > 0
+        assert results["models"][name]["predict_ips"]["minicnn"] > 0
+    table = (tmp_path / "train.md").read_text()
+    assert "| MNIST kconv | train step (ms) |" in table
+    assert (tmp_path / "train.png").read_bytes()[:4] == b"\x89PNG"
