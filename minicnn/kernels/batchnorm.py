@@ -8,10 +8,11 @@ in plain NumPy; the jitted versions have identical signatures and results
 ``x - mu``, its square, ``x_hat``, ``gamma * x_hat`` and ``dy * x_hat`` as
 separate full-size temporaries.
 
-The jitted sums split the rows into chunks (in parallel), each adding its
-rows into its own row of a ``(chunks, C)`` float64 table; the chunks are then
-added up. Float64 partial sums keep the mean of 32k float32 values exact to
-float32 precision.
+The jitted sums (one kernel, ``_paired_sums``, for the forward's statistics
+and the backward's two sums) split the rows into chunks (in parallel), each
+adding its rows into its own row of a ``(chunks, C)`` float64 table; the
+chunks are then added up. Float64 partial sums keep the mean of 32k float32
+values exact to float32 precision.
 """
 
 from __future__ import annotations
@@ -41,8 +42,12 @@ def backward_reference(dy, x_hat, gamma, inv_std):
 
 
 @njit(cache=True, parallel=True)
-def _column_sums(a, centre):
-    """sum over rows of a, and of (a - centre)^2, per column (float64)."""
+def _paired_sums(a, b, shift):
+    """Per column, in float64: sum(a - shift) and sum((a - shift) * (b - shift)).
+
+    Forward:  a = b = x, shift = one row of x  ->  sum(d), sum(d^2) with d = x - shift
+    Backward: a = dy, b = x_hat, shift = 0     ->  sum(dy), sum(dy * x_hat)
+    """
     m, c = a.shape
     s1 = np.zeros((_CHUNKS, c))
     s2 = np.zeros((_CHUNKS, c))
@@ -50,39 +55,26 @@ def _column_sums(a, centre):
     for k in prange(_CHUNKS):
         for i in range(k * step, min(m, (k + 1) * step)):
             for j in range(c):
-                v = a[i, j]
-                d = v - centre[j]
-                s1[k, j] += v
-                s2[k, j] += d * d
+                d = a[i, j] - shift[j]
+                s1[k, j] += d
+                s2[k, j] += d * (b[i, j] - shift[j])
     return s1.sum(axis=0), s2.sum(axis=0)
 
 
 @njit(cache=True, parallel=True)
-def _normalize(x, mean, inv_std, gamma, beta):
+def _normalize(x, mean, inv_std, gamma, beta, keep_x_hat):
+    """y = gamma * x_hat + beta, with x_hat = (x - mean) * inv_std; x_hat is returned
+    only when ``keep_x_hat`` (training needs it for backward; predict does not)."""
     m, c = x.shape
     y = np.empty_like(x)
-    x_hat = np.empty_like(x)
+    x_hat = np.empty_like(x) if keep_x_hat else np.empty((0, c), dtype=x.dtype)
     for i in prange(m):
         for j in range(c):
             h = (x[i, j] - mean[j]) * inv_std[j]
-            x_hat[i, j] = h
+            if keep_x_hat:
+                x_hat[i, j] = h
             y[i, j] = gamma[j] * h + beta[j]
     return y, x_hat
-
-
-@njit(cache=True, parallel=True)
-def _grad_sums(dy, x_hat):
-    m, c = dy.shape
-    s1 = np.zeros((_CHUNKS, c))
-    s2 = np.zeros((_CHUNKS, c))
-    step = (m + _CHUNKS - 1) // _CHUNKS
-    for k in prange(_CHUNKS):
-        for i in range(k * step, min(m, (k + 1) * step)):
-            for j in range(c):
-                g = dy[i, j]
-                s1[k, j] += g
-                s2[k, j] += g * x_hat[i, j]
-    return s1.sum(axis=0), s2.sum(axis=0)
 
 
 @njit(cache=True, parallel=True)
@@ -96,23 +88,27 @@ def _grad_input(dy, x_hat, scale, mean_dy, mean_dy_xhat):
 
 
 def normalize(x, mean, inv_std, gamma, beta):
-    """-> (y, x_hat) for x (M, C) and given statistics (inference uses the moving ones)."""
+    """-> y for x (M, C) and given statistics (inference: the moving ones)."""
     dtype = x.dtype
-    return _normalize(x, mean.astype(dtype), inv_std.astype(dtype), gamma.astype(dtype), beta.astype(dtype))
+    y, _ = _normalize(x, mean.astype(dtype), inv_std.astype(dtype), gamma.astype(dtype),
+                      beta.astype(dtype), False)
+    return y
 
 
 def forward(x, gamma, beta, eps):
-    """Same as :func:`forward_reference`, jitted."""
+    """Same as :func:`forward_reference`, jitted: one pass for the statistics, one to normalise."""
     m = x.shape[0]
     dtype = x.dtype
-    # Pass 1 with centre 0 gives the mean; pass 2 the squared deviations from it
-    # (two passes: sum(x^2)/M - mean^2 loses digits when the mean is large).
-    total, _ = _column_sums(x, np.zeros(x.shape[1], dtype=dtype))
-    mean = total / m
-    _, squares = _column_sums(x, mean.astype(dtype))
-    var = squares / m
+    # sum(x^2)/M - mean^2 loses digits when the mean is large against the spread;
+    # shifting every column by one of its own values first (any value near the
+    # mean does) keeps the subtraction small: var = E[d^2] - E[d]^2, d = x - shift.
+    shift = x[0].copy()
+    total, squares = _paired_sums(x, x, shift)
+    mean_d = total / m
+    mean = shift + mean_d
+    var = np.maximum(squares / m - mean_d * mean_d, 0.0)
     inv_std = (1.0 / np.sqrt(var + eps)).astype(dtype)
-    y, x_hat = _normalize(x, mean.astype(dtype), inv_std, gamma, beta)
+    y, x_hat = _normalize(x, mean.astype(dtype), inv_std, gamma, beta, True)
     return y, x_hat, mean.astype(dtype), var.astype(dtype), inv_std
 
 
@@ -120,7 +116,7 @@ def backward(dy, x_hat, gamma, inv_std):
     """Same as :func:`backward_reference`, jitted."""
     dy = np.ascontiguousarray(dy, dtype=x_hat.dtype)
     m = dy.shape[0]
-    dbeta, dgamma = _grad_sums(dy, x_hat)
+    dbeta, dgamma = _paired_sums(dy, x_hat, np.zeros(dy.shape[1], dtype=dy.dtype))
     dtype = x_hat.dtype
     dx = _grad_input(dy, x_hat, (gamma * inv_std).astype(dtype), (dbeta / m).astype(dtype),
                      (dgamma / m).astype(dtype))

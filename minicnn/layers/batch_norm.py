@@ -82,9 +82,9 @@ class BatchNormalization(Layer):
             return y.reshape(x.shape)
         mu, var = self.moving_mean.value, self.moving_variance.value
         self._inv_std = (1.0 / (var + self.epsilon) ** 0.5).astype(x.dtype)  # 1 / s, one per channel
-        y, x_hat = batchnorm.normalize(np.ascontiguousarray(x).reshape(-1, x.shape[-1]),
-                                       mu, self._inv_std, self.gamma.value, self.beta.value)
-        self._x_hat = x_hat.reshape(x.shape)
+        self._x = x   # a backward (trace, saliency) rebuilds x_hat from it; predict never needs it
+        y = batchnorm.normalize(np.ascontiguousarray(x).reshape(-1, x.shape[-1]),
+                                mu, self._inv_std, self.gamma.value, self.beta.value)
         return y.reshape(x.shape)
 
     def backward(self, dy):
@@ -95,8 +95,9 @@ class BatchNormalization(Layer):
                 self.gamma.value, self._inv_std)
             return dx.reshape(dy.shape)
         axes = tuple(range(dy.ndim - 1))
+        x_hat = (self._x - self.moving_mean.value) * self._inv_std
         self.beta.grad = dy.sum(axis=axes)
-        self.gamma.grad = (dy * self._x_hat).sum(axis=axes)
+        self.gamma.grad = (dy * x_hat).sum(axis=axes)
         return dy * (self.gamma.value * self._inv_std)
 
     def get_config(self):

@@ -48,7 +48,7 @@ def saliency(model, image: np.ndarray, class_index: int | None = None) -> np.nda
     reduced with max |.|: a pixel matters if any of its channels does.
     """
     x = probe.as_batch(model, image)[:1]
-    _, grad = probe.score_gradient(model, x, _target_class(model, x, class_index))
+    _, grad = probe.score_gradient(model, x, class_index)
     return np.abs(grad[0]).max(axis=-1)
 
 
@@ -118,8 +118,7 @@ def grad_cam(model, image: np.ndarray, layer, class_index: int | None = None) ->
     name = model.layers[probe.layer_index(model, layer)].name
     grads: dict[str, np.ndarray] = {}
     outputs: dict[str, np.ndarray] = {}
-    probe.score_gradient(model, x, _target_class(model, x, class_index),
-                         record=grads.__setitem__, outputs=outputs)
+    probe.score_gradient(model, x, class_index, record=grads.__setitem__, outputs=outputs)
     if name not in grads:
         raise ConfigError(f"grad_cam: layer {name!r} is at or above the class scores; choose a layer below")
     activation, grad = outputs[name][0], grads[name][0]

@@ -136,12 +136,13 @@ def class_scores(model, x: np.ndarray, outputs: dict | None = None) -> np.ndarra
     return layer.preactivation if preactivation else reached[layer.name]
 
 
-def score_gradient(model, x: np.ndarray, class_index: int | np.ndarray,
+def score_gradient(model, x: np.ndarray, class_index: int | np.ndarray | None,
                    record: Callable[[str, np.ndarray], None] | None = None,
                    outputs: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Scores and d(score of ``class_index``)/d(input) for every sample of ``x``.
 
-    ``class_index`` is one class for the whole batch or one per sample.
+    ``class_index`` is one class for the whole batch, one per sample, or
+    None for each sample's predicted class (found in the same forward pass).
     Returns ``(scores (N,), dscore/dx (N, H, W, C))``. Each sample's score
     depends only on itself in inference mode, so one backward pass gives all
     N gradients at once. ``record`` and ``outputs`` receive every layer's
@@ -149,7 +150,10 @@ def score_gradient(model, x: np.ndarray, class_index: int | np.ndarray,
     """
     index, preactivation = logits_layer(model)
     scores = class_scores(model, x, outputs)
-    classes = np.broadcast_to(np.asarray(class_index, dtype=np.int64), (len(x),))
+    if class_index is None:                       # each sample's predicted class
+        classes = scores.argmax(axis=-1)
+    else:
+        classes = np.broadcast_to(np.asarray(class_index, dtype=np.int64), (len(x),))
     if classes.min() < 0 or classes.max() >= scores.shape[-1]:
         raise ShapeError(f"model {model.name!r} has {scores.shape[-1]} classes; "
                          f"class index {class_index} is out of range")
