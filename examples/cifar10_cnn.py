@@ -22,7 +22,7 @@ def main(argv=None) -> dict:
     add_arguments(parser, default_out="out/cifar10_cnn")
     args = parser.parse_args(argv)
     return run("cifar10", "cifar_cnn", epochs=args.epochs, limit=args.limit, data_dir=args.data_dir,
-               out=args.out, batch_size=args.batch_size, seed=args.seed)
+               out=args.out, batch_size=args.batch_size, seed=args.seed, resume=args.resume)
 
 
 if __name__ == "__main__":

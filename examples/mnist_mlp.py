@@ -17,7 +17,7 @@ def main(argv=None) -> dict:
     add_arguments(parser, default_out="out/mnist_mlp")
     args = parser.parse_args(argv)
     return run("mnist", "mlp", epochs=args.epochs, limit=args.limit, data_dir=args.data_dir,
-               out=args.out, batch_size=args.batch_size, seed=args.seed)
+               out=args.out, batch_size=args.batch_size, seed=args.seed, resume=args.resume)
 
 
 if __name__ == "__main__":

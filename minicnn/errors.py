@@ -40,3 +40,10 @@ class DatasetError(MiniCNNError, OSError):
 
 class ModelFileError(MiniCNNError, OSError):
     """A model file is truncated, tampered with, of another version, or does not fit."""
+
+
+class NonFiniteError(MiniCNNError, FloatingPointError):
+    """A NaN or Inf appeared in training; the message names the first layer
+    (forward or backward) that produced one, and ``.trace`` holds the step's tensors."""
+
+    trace = None

@@ -75,6 +75,37 @@ class Optimizer:
     def get_config(self) -> dict:
         return {"name": self.name, "learning_rate": self.learning_rate}
 
+    # ------------------------------------------------------------------ state (for model files)
+    def get_state(self, params: list[Parameter]) -> list[np.ndarray]:
+        """The step counter and every slot array of ``params``, as a flat list.
+
+        Order: ``iterations`` (a 0-d int64 array), then for each parameter in
+        order its slots in ``self.slots`` order (zeros for a parameter not yet
+        updated). ``set_state`` is the inverse; together they let a resumed
+        run take exactly the steps the uninterrupted one would have taken.
+        """
+        state = [np.array(self.iterations, dtype=np.int64)]
+        for p in params:
+            state += [self.state_of(p)[slot] for slot in self.slots]
+        return state
+
+    def set_state(self, params: list[Parameter], state: list[np.ndarray]) -> None:
+        """Restore what ``get_state`` returned (shapes are checked)."""
+        expected = 1 + len(params) * len(self.slots)
+        if len(state) != expected:
+            raise ConfigError(f"{type(self).__name__}: the saved state has {len(state)} arrays, "
+                              f"this optimizer needs {expected} for {len(params)} parameters")
+        self.iterations = int(state[0])
+        i = 1
+        for p in params:
+            slots = self.state_of(p)
+            for slot in self.slots:
+                if state[i].shape != p.value.shape:
+                    raise ConfigError(f"{type(self).__name__}: saved slot {slot!r} of {p.name!r} has "
+                                      f"shape {state[i].shape}, expected {p.value.shape}")
+                slots[slot][...] = state[i]
+                i += 1
+
 
 class SGD(Optimizer):
     name = "sgd"

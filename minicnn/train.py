@@ -23,7 +23,7 @@ from typing import Callable
 import numpy as np
 
 from . import datasets, optimizers, zoo
-from .callbacks import Callback
+from .callbacks import Callback, CSVLogger, ModelCheckpoint
 from .datasets import scale_images, to_one_hot
 
 
@@ -66,18 +66,32 @@ def load(dataset: str, data_dir=None, limit: int | None = None):
 
 def run(dataset: str, model_name: str, epochs: int | None = None, limit: int | None = None,
         data_dir=None, out: str | os.PathLike = "out", batch_size: int | None = None,
-        seed: int = 0, verbose: int = 1, model=None) -> dict:
-    """Train ``model_name``'s recipe on ``dataset``; returns (and saves) the results."""
+        seed: int = 0, verbose: int = 1, model=None, resume: str | os.PathLike | None = None) -> dict:
+    """Train ``model_name``'s recipe on ``dataset``; returns (and saves) the results.
+
+    After every epoch the whole training state is checkpointed to
+    ``out/checkpoint.minicnn`` and a row is appended to ``out/training_log.csv``.
+    ``resume=PATH`` continues from such a checkpoint: weights, optimizer state,
+    random generators and the epoch count come from the file, so the resumed
+    run ends on the same weights, bit for bit, as one that was never stopped.
+    """
     recipe = RECIPES[model_name]
     start = time.perf_counter()
     (x_train, y_train), (x_test, y_test), class_names = load(dataset, data_dir, limit)
-    if model is None:
+    earlier: dict[str, list[float]] = {}
+    if resume is not None:
+        from .io import load_model
+        model = load_model(resume)
+        earlier = model.history.history if model.history is not None else {}
+        if verbose:
+            print(f"Resuming from {resume}: {model.completed_epochs} epoch(s) done")
+    elif model is None:
         shape = x_train.shape[1:]
         model = recipe.build(input_shape=shape[:2] if model_name == "mlp" and shape[-1] == 1 else shape,
                              seed=seed)
-        if model_name == "mlp":
-            x_train, x_test = x_train.reshape(len(x_train), *model.input_shape), \
-                x_test.reshape(len(x_test), *model.input_shape)
+    if model_name == "mlp":  # the MLP takes (28, 28) digits, without the channel axis
+        x_train, x_test = x_train.reshape(len(x_train), *model.input_shape), \
+            x_test.reshape(len(x_test), *model.input_shape)
     one_hot = recipe.loss == "categorical_crossentropy"
     y_fit = to_one_hot(y_train, len(class_names)) if one_hot else y_train
     y_eval = to_one_hot(y_test, len(class_names)) if one_hot else y_test
@@ -93,22 +107,29 @@ def run(dataset: str, model_name: str, epochs: int | None = None, limit: int | N
         def on_epoch_end(self, epoch, logs=None):
             epoch_times.append(time.perf_counter() - self.t)
 
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    checkpoints = [ModelCheckpoint(out / "checkpoint.minicnn"),
+                   CSVLogger(out / "training_log.csv", append=resume is not None)]
     history = model.fit(x_train, y_fit, epochs=epochs or recipe.epochs,
-                        batch_size=batch_size or recipe.batch_size,
-                        validation_split=recipe.validation_split, verbose=verbose, callbacks=[_Timer()])
+                        batch_size=batch_size or recipe.batch_size, initial_epoch=model.completed_epochs,
+                        validation_split=recipe.validation_split, verbose=verbose,
+                        callbacks=[_Timer(), *checkpoints])
     test_loss, test_accuracy = model.evaluate(x_test, y_eval, verbose=0)
     predicted = model.predict(x_test, verbose=0).argmax(axis=1)
-    results = {"dataset": dataset, "model": model_name, "epochs": len(epoch_times),
+    curves = {k: earlier.get(k, []) + history.history.get(k, [])
+              for k in dict.fromkeys([*earlier, *history.history])}
+    results = {"dataset": dataset, "model": model_name, "epochs": model.completed_epochs,
+               "resumed_from": str(resume) if resume is not None else None,
                "train_samples": int(len(x_train)), "test_samples": int(len(x_test)),
                "test_accuracy": float(test_accuracy), "test_loss": float(test_loss),
                "epoch_seconds": [round(t, 2) for t in epoch_times],
-               "wall_seconds": round(time.perf_counter() - start, 2), "history": history.history}
+               "wall_seconds": round(time.perf_counter() - start, 2), "history": curves}
     print(f"\nTest accuracy: {test_accuracy:.4f}   test loss: {test_loss:.4f}   "
           f"({len(x_test)} test images, {results['wall_seconds']:.0f} s in all)")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     model.save(out / "model.minicnn")
-    _plot_curves(history.history, out / "training_curves.png")
+    if curves:
+        _plot_curves(curves, out / "training_curves.png")
     (out / "results.json").write_text(json.dumps(results, indent=2))
     results.update(model=model, x_test=x_test, y_test=y_test, predicted=predicted,
                    class_names=class_names)
@@ -135,3 +156,5 @@ def add_arguments(parser: argparse.ArgumentParser, default_out: str) -> None:
     parser.add_argument("--out", default=default_out, help="folder for the model, curves and results")
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--resume", default=None, metavar="PATH",
+                        help="continue from a checkpoint (OUT/checkpoint.minicnn is written after every epoch)")

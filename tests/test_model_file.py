@@ -88,7 +88,7 @@ def test_version_mismatch(tmp_path):
         config["version"] = 99
         arrays["config"] = np.array(json.dumps(config))
     rewrite(path, bump)
-    with pytest.raises(ModelFileError, match="format version 99; this minicnn reads version 1"):
+    with pytest.raises(ModelFileError, match=r"format version 99; this minicnn reads versions \[1, 2\]"):
         minicnn.load_model(path)
 
 
@@ -124,4 +124,74 @@ def test_pickled_object_arrays_are_refused(tmp_path):
     with zipfile.ZipFile(path, "a") as z:
         z.writestr("evil.npy", buf.getvalue())
     with pytest.raises(ModelFileError):
+        minicnn.load_model(path)
+
+
+@pytest.mark.parametrize("build", [zoo.mnist_mlp, zoo.mnist_cnn, zoo.cifar10_cnn])
+def test_loaded_model_continues_training_identically(tmp_path, build):
+    """Optimizer state (Adam's moments and step), generators (dropout, shuffling)
+    and BatchNorm statistics all come back: two more epochs agree bit for bit."""
+    rng = np.random.default_rng(0)
+    model = build(seed=0)
+    x = rng.random((48,) + model.input_shape, dtype=np.float32)
+    y = rng.integers(0, 10, 48)
+    model.compile(loss="sparse_categorical_crossentropy", optimizer=minicnn.optimizers.Adam(1e-3),
+                  metrics=["accuracy"])
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    loaded = minicnn.load_model(model.save(tmp_path / "m.minicnn"))
+    assert loaded.optimizer.iterations == model.optimizer.iterations == 3
+    for m in (model, loaded):
+        m.fit(x, y, epochs=3, initial_epoch=1, batch_size=16, verbose=0)
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_without_optimizer_state_training_restarts_the_moments(tmp_path):
+    rng = np.random.default_rng(0)
+    model = zoo.mnist_mlp(seed=0)
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
+    model.fit(rng.random((32, 28, 28), dtype=np.float32), rng.integers(0, 10, 32), verbose=0)
+    loaded = minicnn.load_model(model.save(tmp_path / "m.minicnn", include_optimizer=False))
+    assert loaded.compiled and loaded.optimizer.iterations == 0
+
+
+def test_version_1_files_still_load(tmp_path):
+    model, path = saved(tmp_path)
+
+    def downgrade(arrays):
+        config = json.loads(str(arrays["config"]))
+        config["version"] = 1
+        for key in ("training", "optimizer_arrays"):
+            config.pop(key)
+        for key in [k for k in arrays if k.startswith("o")]:
+            arrays.pop(key)
+        arrays["config"] = np.array(json.dumps(config))
+    rewrite(path, downgrade)
+    loaded = minicnn.load_model(path)
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert loaded.completed_epochs == 0
+
+
+@pytest.mark.parametrize("edit,match", [
+    (lambda a: a.pop("o0002"), "optimizer arrays"),
+    (lambda a: a.__setitem__("o0001", np.zeros(7, np.float32)), "optimizer state does not fit"),
+    (lambda a: a.__setitem__("w0001", np.array(["text"] * 32)), "expected numbers"),
+])
+def test_tampered_optimizer_state(tmp_path, edit, match):
+    _, path = saved(tmp_path)
+    rewrite(path, edit)
+    with pytest.raises(ModelFileError, match=match):
+        minicnn.load_model(path)
+
+
+def test_tampered_generator_state(tmp_path):
+    _, path = saved(tmp_path)
+
+    def evil(arrays):
+        config = json.loads(str(arrays["config"]))
+        config["training"]["generators"]["model"] = {"bit_generator": "MT19937", "state": 3}
+        arrays["config"] = np.array(json.dumps(config))
+    rewrite(path, evil)
+    with pytest.raises(ModelFileError, match="training state"):
         minicnn.load_model(path)

@@ -219,11 +219,12 @@ class Sequential(TrainingMixin):
                     p.value[...] = saved[i]
                     i += 1
 
-    def save(self, path, include_compile: bool = True):
-        """Write the architecture, the weights and the compile settings to ``path``
-        (atomic, no pickle: see ``minicnn.io.model_file``)."""
+    def save(self, path, include_compile: bool = True, include_optimizer: bool = True):
+        """Write the architecture, the weights, the compile settings, the
+        optimizer state and the training state to ``path`` (atomic, no pickle:
+        see ``minicnn.io.model_file``)."""
         from ..io.model_file import save_model
-        return save_model(self, path, include_compile)
+        return save_model(self, path, include_compile, include_optimizer)
 
     def summary(self, print_fn: Callable[[str], None] | None = None) -> None:
         """Print the Keras-style table of layers, output shapes and parameter counts."""

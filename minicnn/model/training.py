@@ -22,9 +22,9 @@ from typing import Iterable
 import numpy as np
 
 from .. import losses, optimizers
-from ..callbacks import Callback, History
-from ..errors import ConfigError, InputError, NotCompiledError
-from . import validation
+from ..callbacks import Callback, History, TerminateOnNaN
+from ..errors import ConfigError, InputError, NonFiniteError, NotCompiledError
+from . import nonfinite, validation
 from .progress import ProgressBar
 
 _ACCURACY_NAMES = ("accuracy", "acc")
@@ -40,6 +40,7 @@ class TrainingMixin:
         self.compiled = False
         self.stop_training = False
         self.history: History | None = None
+        self.completed_epochs = 0  # saved in model files, so a resumed fit knows where it was
 
     # ------------------------------------------------------------------ setup
     def compile(self, loss, optimizer="rmsprop", metrics: Iterable[str] | None = None) -> None:
@@ -85,11 +86,18 @@ class TrainingMixin:
         return float(((y_pred > 0.5) == (y > 0.5)).mean(axis=tuple(range(1, y_pred.ndim))).sum())
 
     # ------------------------------------------------------------------ one step
-    def _train_step(self, x, y) -> tuple[float, float]:
-        y_pred = self.forward(x, training=True)[-1]
-        loss, dy_pred, dlogits = self._loss_and_gradient(y, y_pred)
-        self.backward(dy_pred, dlogits)
-        self.optimizer.apply(self.trainable_weights)
+    def _train_step(self, x, y, where: str = "train_on_batch") -> tuple[float, float]:
+        outputs = self.forward(x, training=True)
+        y_pred = outputs[-1]
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            loss, dy_pred, dlogits = self._loss_and_gradient(y, y_pred)
+            self.backward(dy_pred, dlogits)
+        params = self.trainable_weights
+        # Checked before the optimizer runs, so a NaN never reaches the weights.
+        if not nonfinite.step_is_finite(loss, params):
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                raise nonfinite.diagnose(self, outputs, loss, dy_pred, dlogits, where)
+        self.optimizer.apply(params)
         return loss, self._correct(y, y_pred)
 
     def train_on_batch(self, x, y):
@@ -126,7 +134,7 @@ class TrainingMixin:
             x_val = validation.check_x(self, validation_data[0], "validation x")
             validation_data = (x_val, validation.check_y(self, x_val, validation_data[1], "validation y"))
 
-        history = History()
+        history = self.history = History()
         callbacks = [history] + list(callbacks or [])
         for cb in callbacks:
             cb.set_model(self)
@@ -144,12 +152,23 @@ class TrainingMixin:
             bar = ProgressBar(steps) if verbose == 1 else None
             order = self.rng.permutation(n) if shuffle else np.arange(n)
             seen, loss_sum, correct = 0, 0.0, 0.0
+            logs, stopped_on_nan = {}, False
             start = time.perf_counter()
             for step in range(steps):
                 for cb in callbacks:
                     cb.on_train_batch_begin(step)
                 idx = order[step * batch_size:(step + 1) * batch_size]
-                batch_loss, batch_correct = self._train_step(x[idx], y[idx])
+                try:
+                    batch_loss, batch_correct = self._train_step(
+                        x[idx], y[idx], where=f"epoch {epoch + 1}, batch {step + 1}")
+                except NonFiniteError as exc:
+                    stoppers = [cb for cb in callbacks if isinstance(cb, TerminateOnNaN)]
+                    if not stoppers:
+                        raise
+                    for cb in stoppers:
+                        cb.on_nonfinite(exc)
+                    self.stop_training = stopped_on_nan = True
+                    break
                 seen += len(idx)
                 loss_sum += batch_loss * len(idx)  # weighted by batch size, as Keras
                 correct += batch_correct
@@ -160,6 +179,10 @@ class TrainingMixin:
                     bar.update(step + 1, logs)
                 if self.stop_training:
                     break
+            if stopped_on_nan:
+                break  # the failed step changed nothing; there is no epoch to report
+            if seen == n:  # an epoch cut short by stop_training does not count
+                self.completed_epochs = epoch + 1
             if validation_data is not None:
                 val = self.evaluate(*validation_data, batch_size=batch_size, verbose=0)
                 val = val if isinstance(val, list) else [val]
@@ -175,7 +198,6 @@ class TrainingMixin:
                 break
         for cb in callbacks:
             cb.on_train_end(logs)
-        self.history = history
         return history
 
     def _logs(self, loss: float, accuracy: float) -> dict[str, float]:
