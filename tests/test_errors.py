@@ -107,3 +107,73 @@ def test_batchnorm_batch_of_one_in_training_is_allowed():
     loss = model.train_on_batch(np.random.default_rng(0).random((1, 32, 32, 3), dtype=np.float32),
                                 np.array([3]))
     assert np.isfinite(loss)
+
+
+# ---------------------------------------------------------------- the README's validation table
+# Each row of the table "What is validated" in README.md has a case here.
+
+@pytest.mark.parametrize("call,error,match", [
+    (lambda m: m.predict(np.array([[None] * 784], dtype=object).reshape(1, 28, 28, 1), verbose=0),
+     InputError, "floating-point array, got dtype object"),
+    (lambda m: m.predict(np.zeros((0, 28, 28, 1), np.float32), verbose=0), InputError, "non-empty batch"),
+    (lambda m: m.predict(np.full((1, 28, 28, 1), np.inf, np.float32), verbose=0), InputError, "NaN/Inf"),
+    (lambda m: m.trace(np.zeros((1, 32, 32, 3), np.float32)), ShapeError,
+     r"expects input of shape \(None, 28, 28, 1\), got x of shape \(1, 32, 32, 3\)"),
+    (lambda m: m.evaluate(np.zeros((2, 28, 28, 1), np.float32), np.array([0.5, 1.0]), verbose=0),
+     ShapeError, "labels must be whole numbers"),
+    (lambda m: m.fit(np.zeros((2, 28, 28, 1), np.float32), np.array([-1, 1]), verbose=0),
+     ShapeError, "label -1 is out of range for 10 classes"),
+    (lambda m: m.fit(np.zeros((2, 28, 28, 1), np.float32), np.array([0, 1]), batch_size=0, verbose=0),
+     InputError, "batch_size must be a positive int"),
+    (lambda m: m.fit(np.zeros((2, 28, 28, 1), np.float32), np.array([0, 1]), validation_split=1.5,
+                     verbose=0), InputError, r"validation_split must be in \[0, 1\)"),
+    (lambda m: m.fit(np.zeros((2, 28, 28, 1), np.float32), np.array([[0.0, 1.0]] * 2), verbose=0),
+     ShapeError, r"expected y_true of shape \(2,\)"),
+])
+def test_bad_calls_are_refused(kconv, call, error, match):
+    with pytest.raises(error, match=match):
+        call(kconv)
+
+
+def test_one_hot_targets_of_the_wrong_width():
+    model = zoo.mnist_mlp(seed=0)
+    model.compile(loss="categorical_crossentropy", optimizer="sgd")
+    with pytest.raises(ShapeError, match=r"got y_true \(2, 3\), y_pred \(2, 10\)"):
+        model.fit(np.zeros((2, 28, 28), np.float32), np.eye(3)[[0, 1]], verbose=0)
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: layers.Conv2D(8, 3, strides=0), "strides must be positive"),
+    (lambda: layers.Conv2D(2.5, 3), "filters must be a positive int"),
+    (lambda: layers.Dense(0), "units must be a positive int"),
+    (lambda: layers.Dropout(-0.1), r"rate must be a number in \[0, 1\)"),
+    (lambda: layers.AveragePooling2D(2, padding="full"), "padding must be 'valid' or 'same'"),
+    (lambda: layers.MaxPool2D(2, strides=(1, 0)), "strides must be positive"),
+    (lambda: layers.Conv2D(8, 3, activation=42), "activation"),
+    (lambda: layers.BatchNormalization(momentum=1.5), "momentum"),
+    (lambda: layers.BatchNormalization(epsilon=0), "epsilon"),
+])
+def test_more_bad_constructor_arguments(call, match):
+    with pytest.raises(ConfigError, match=match):
+        call()
+
+
+def test_batchnorm_batch_of_one_in_training_is_correct():
+    """One sample: the statistics are over its H*W positions (conv) - or a
+    single value (dense), where the variance is 0 and the output is beta."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(1, 5, 4, 3)).astype(np.float32)
+    bn = layers.BatchNormalization()
+    bn.build(x.shape[1:])
+    gamma, beta = rng.normal(size=3).astype(np.float32), rng.normal(size=3).astype(np.float32)
+    bn.set_weights([gamma, beta, np.zeros(3, np.float32), np.ones(3, np.float32)])
+    y = bn.apply(x, training=True)
+    mean, var = x.mean(axis=(0, 1, 2)), x.var(axis=(0, 1, 2))
+    np.testing.assert_allclose(y, gamma * (x - mean) / np.sqrt(var + 1e-3) + beta, rtol=1e-5, atol=1e-5)
+    moving_mean, moving_var = bn.get_weights()[2:]
+    np.testing.assert_allclose(moving_mean, 0.01 * mean, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(moving_var, 0.99 + 0.01 * var, rtol=1e-5)
+    dense_bn = layers.BatchNormalization()
+    dense_bn.build((3,))
+    dense_bn.set_weights([gamma, beta, np.zeros(3, np.float32), np.ones(3, np.float32)])
+    np.testing.assert_allclose(dense_bn.apply(x[:, 0, 0, :], training=True)[0], beta, atol=1e-6)

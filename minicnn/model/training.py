@@ -87,9 +87,11 @@ class TrainingMixin:
 
     # ------------------------------------------------------------------ one step
     def _train_step(self, x, y, where: str = "train_on_batch") -> tuple[float, float]:
-        outputs = self.forward(x, training=True)
-        y_pred = outputs[-1]
+        # Overflow is not warned about here: it is checked for below, and reported
+        # with the layer where it happened.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            outputs = self.forward(x, training=True)
+            y_pred = outputs[-1]
             loss, dy_pred, dlogits = self._loss_and_gradient(y, y_pred)
             self.backward(dy_pred, dlogits)
         params = self.trainable_weights

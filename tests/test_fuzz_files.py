@@ -1,0 +1,185 @@
+"""Fuzzing the file loaders: damaged bytes load correctly or raise a minicnn error.
+
+Hypothesis flips random bytes of, and truncates, a model file, an MNIST
+``.gz`` file, the decompressed IDX content and a CIFAR-10 batch pickle. Every
+case must either load or raise the loader's own error (``ModelFileError``,
+``DatasetError``) - never another exception type, never a hang (each example
+has a deadline), and nothing may be left written next to the file.
+
+For the datasets, two depths are fuzzed: the bytes as they are on disk (the
+checksum catches almost everything), and - worse - damaged content whose
+checksum was made to match, which drives the damage past the checksum into
+the IDX parser and the restricted unpickler.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import minicnn
+from minicnn import zoo
+from minicnn.datasets import cifar10, files, mnist
+from minicnn.datasets.idx import encode_idx
+from minicnn.errors import DatasetError, ModelFileError
+
+from .test_dataset_files import cifar_batch
+
+FUZZ = settings(max_examples=60, deadline=5000, suppress_health_check=[HealthCheck.too_slow,
+                                                                        HealthCheck.function_scoped_fixture])
+
+
+def damage(data: bytes, flips: list[tuple[int, int]], keep: float) -> bytes:
+    """XOR the byte at each (fraction of the length -> position, mask), then
+    keep the first ``keep`` fraction of the result."""
+    out = bytearray(data)
+    for where, mask in flips:
+        out[min(int(where * len(out)), len(out) - 1)] ^= mask
+    return bytes(out[: max(0, int(round(keep * len(out))))])
+
+
+DAMAGE = dict(flips=st.lists(st.tuples(st.floats(0, 1), st.integers(1, 255)), max_size=4),
+              keep=st.one_of(st.just(1.0), st.floats(0, 1)))
+
+
+def _model_bytes() -> bytes:
+    model = zoo.mnist_mlp(seed=0)
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
+    model.fit(np.zeros((4, 28, 28), np.float32), np.arange(4), verbose=0)
+    with tempfile.TemporaryDirectory() as d:
+        return model.save(Path(d) / "m.minicnn").read_bytes()
+
+
+MODEL = _model_bytes()
+
+
+@FUZZ
+@given(**DAMAGE)
+def test_damaged_model_files(flips, keep):
+    data = damage(MODEL, flips, keep)
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "m.minicnn"
+        path.write_bytes(data)
+        try:
+            model = minicnn.load_model(path)
+        except ModelFileError:
+            pass
+        else:  # whatever loaded is a usable model
+            assert model.predict(np.zeros((1, 28, 28), np.float32), verbose=0).shape == (1, 10)
+        assert [p.name for p in Path(d).iterdir()] == ["m.minicnn"]
+        assert path.read_bytes() == data  # loading never writes
+
+
+@pytest.fixture
+def offline(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("MINICNN_DATA", raising=False)
+    monkeypatch.setattr(mnist, "MNIST_URLS", ["http://127.0.0.1:9/"])
+    monkeypatch.setattr(cifar10, "URLS", ["http://127.0.0.1:9/"])
+    return monkeypatch
+
+
+RNG = np.random.default_rng(0)
+IDX = {"train_images": encode_idx(RNG.integers(0, 256, (6, 28, 28))),
+       "train_labels": encode_idx(RNG.integers(0, 10, 6)),
+       "test_images": encode_idx(RNG.integers(0, 256, (3, 28, 28))),
+       "test_labels": encode_idx(RNG.integers(0, 10, 3))}
+
+
+def _write_mnist(folder: Path, contents: dict[str, bytes], offline, gz_damage=None) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    specs = {}
+    for key, data in contents.items():
+        name = mnist.MNIST_FILES[key].name
+        raw = gzip.compress(data, mtime=0)
+        if gz_damage is not None and key == "train_images":
+            raw = damage(raw, *gz_damage)
+        (folder / name).write_bytes(raw)
+        specs[key] = files.FileSpec(name, content_md5=hashlib.md5(data).hexdigest())
+    offline.setattr(mnist, "MNIST_FILES", specs)
+
+
+def _listing(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+@FUZZ
+@given(**DAMAGE)
+def test_damaged_mnist_gz_files(offline, flips, keep):
+    with tempfile.TemporaryDirectory() as d:
+        root = Path(d)
+        _write_mnist(root / "mnist", IDX, offline, gz_damage=(flips, keep))
+        before = _listing(root)
+        try:
+            (x, _), _ = mnist.load_mnist(root)
+            assert x.shape == (6, 28, 28, 1)  # only undamaged content can pass the checksum
+        except DatasetError:
+            pass
+        assert _listing(root) == before
+
+
+@FUZZ
+@given(**DAMAGE)
+def test_damaged_idx_content_with_a_matching_checksum(offline, flips, keep):
+    contents = dict(IDX, train_labels=damage(IDX["train_labels"], flips, keep),
+                    test_images=damage(IDX["test_images"], flips, keep))
+    with tempfile.TemporaryDirectory() as d:
+        _write_mnist(Path(d) / "mnist", contents, offline)
+        try:
+            (x, y), (xt, yt) = mnist.load_mnist(d)
+            assert len(x) == len(y) and len(xt) == len(yt)
+        except DatasetError:
+            pass
+
+
+BATCH, _, _ = cifar_batch(3, 0)
+
+
+@FUZZ
+@given(**DAMAGE)
+def test_damaged_cifar_pickles_with_a_matching_checksum(flips, keep):
+    data = damage(BATCH, flips, keep)
+    saved = dict(cifar10.MEMBERS)
+    cifar10.MEMBERS["data_batch_1"] = hashlib.md5(data).hexdigest()
+    try:
+        x, y = cifar10._batch("data_batch_1", data)
+        assert x.shape[1:] == (32, 32, 3) and len(x) == len(y)
+    except DatasetError:
+        pass
+    finally:
+        cifar10.MEMBERS.clear()
+        cifar10.MEMBERS.update(saved)
+
+
+def _entries(data: bytes) -> dict[str, np.ndarray]:
+    import io
+    with np.load(io.BytesIO(data), allow_pickle=False) as f:
+        return {k: f[k] for k in f.files}
+
+
+ENTRIES = _entries(MODEL)
+
+
+@FUZZ
+@given(**DAMAGE)
+def test_damaged_config_inside_an_intact_archive(flips, keep):
+    """Past the zip's CRC: a well-formed archive whose JSON config was damaged."""
+    text = str(ENTRIES["config"]).encode()
+    damaged = damage(text, flips, keep).decode("utf-8", errors="replace")
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "m.minicnn"
+        with open(path, "wb") as f:
+            np.savez(f, **dict(ENTRIES, config=np.array(damaged)))
+        try:
+            model = minicnn.load_model(path)
+        except ModelFileError:
+            pass
+        else:
+            assert model.predict(np.zeros((1, 28, 28), np.float32), verbose=0).shape == (1, 10)
