@@ -161,8 +161,9 @@ _REGISTRY = {
 }
 
 
-def get(identifier: str | None | ActivationFn) -> ActivationFn:
-    """A fresh activation object for a name (``None`` means ``linear``)."""
+def get(identifier: str | None | ActivationFn, where: str = "") -> ActivationFn:
+    """A fresh activation object for a name (``None`` means ``linear``);
+    ``where`` (for example ``"Dense 'dense'"``) prefixes the error message."""
     if identifier is None:
         return Linear()
     if isinstance(identifier, ActivationFn):
@@ -171,5 +172,6 @@ def get(identifier: str | None | ActivationFn) -> ActivationFn:
         return _REGISTRY[identifier]()
     except (KeyError, TypeError):
         raise ConfigError(
-            f"unknown activation {identifier!r}; expected one of {sorted(_REGISTRY)}"
+            f"{where + ': ' if where else ''}unknown activation {identifier!r}; "
+            f"expected one of {sorted(_REGISTRY)}"
         ) from None

@@ -71,8 +71,8 @@ def test_use_before_compile():
 
 
 @pytest.mark.parametrize("call,match", [
-    (lambda: layers.Dense(10, activation="relu6_typo"), "unknown activation 'relu6_typo'"),
-    (lambda: layers.Activation("swishy"), "unknown activation 'swishy'"),
+    (lambda: layers.Dense(10, activation="relu6_typo"), r"Dense 'dense(_\d+)?': unknown activation 'relu6_typo'"),
+    (lambda: layers.Activation("swishy"), r"Activation 'activation(_\d+)?': unknown activation 'swishy'"),
     (lambda: zoo.mnist_mlp().compile(loss="mse_typo"), "unknown loss 'mse_typo'"),
     (lambda: zoo.mnist_mlp().compile(loss="sparse_categorical_crossentropy", optimizer="adamw_typo"),
      "unknown optimizer 'adamw_typo'"),

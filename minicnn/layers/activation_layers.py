@@ -40,7 +40,7 @@ class Activation(_ActivationLayer):
 
     def __init__(self, activation: str, name: str | None = None, **kwargs) -> None:
         super().__init__(name=name, **kwargs)
-        self.fn = activations.get(activation)
+        self.fn = activations.get(activation, f"{type(self).__name__} {self.name!r}")
 
     def get_config(self):
         return {"name": self.name, "activation": self.fn.name}

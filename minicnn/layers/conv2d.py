@@ -51,7 +51,7 @@ class Conv2D(Layer):
         self.kernel_size = as_pair(kernel_size, "kernel_size", where)
         self.strides = as_pair(strides, "strides", where)
         self.padding = check_padding(padding, where)
-        self.activation = activations.get(activation)
+        self.activation = activations.get(activation, f"{type(self).__name__} {self.name!r}")
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)

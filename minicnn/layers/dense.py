@@ -43,7 +43,7 @@ class Dense(Layer):
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
             raise ConfigError(f"Dense {self.name!r}: units must be a positive int, got {units!r}")
         self.units = int(units)
-        self.activation = activations.get(activation)
+        self.activation = activations.get(activation, f"{type(self).__name__} {self.name!r}")
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
