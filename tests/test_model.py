@@ -269,3 +269,27 @@ def test_progress_line_is_plain_when_ipykernel_is_merely_imported(capsys):
     import io
     stream = io.StringIO()
     assert ProgressBar(3, stream=stream).dynamic is False
+
+
+@pytest.mark.parametrize("build", [zoo.mnist_mlp, zoo.mnist_cnn, zoo.cifar10_cnn])
+def test_training_backward_skips_only_the_unused_input_gradient(build):
+    """input_grad=False (training) returns None and leaves every weight
+    gradient exactly as the full backward computes it."""
+    model = build(seed=0)
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="sgd")
+    rng = np.random.default_rng(0)
+    x = rng.random((4,) + model.input_shape, dtype=np.float32)
+    y = np.array([0, 1, 2, 3])
+
+    def grads(input_grad):
+        out = model.forward(x, training=False)
+        _, dy, dlogits = model._loss_and_gradient(y, out[-1])
+        dx = model.backward(dy, dlogits, input_grad=input_grad)
+        return dx, [p.grad.copy() for p in model.trainable_weights]
+
+    dx_full, full = grads(True)
+    dx_none, skipped = grads(False)
+    assert dx_full.shape == x.shape and dx_none is None
+    for a, b in zip(full, skipped):
+        np.testing.assert_array_equal(a, b)
+    assert all(layer.needs_input_grad for layer in model.layers)  # restored

@@ -33,7 +33,10 @@ from numba import njit, prange
 def im2col(x, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w):
     """x (N, H, W, C) -> cols (N*OH*OW, KH*KW*C), zeros over the padding."""
     n_batch, in_h, in_w, in_c = x.shape
-    cols = np.zeros((n_batch * out_h * out_w, kh * kw * in_c), dtype=x.dtype)
+    # np.empty, not np.zeros: every entry is written below (a pixel, or a 0 where
+    # the window hangs over the padding), so zeroing first would write the whole
+    # matrix twice - and np.zeros does that on one thread.
+    cols = np.empty((n_batch * out_h * out_w, kh * kw * in_c), dtype=x.dtype)
     for ni in prange(n_batch * out_h):
         n = ni // out_h
         i = ni % out_h
@@ -41,15 +44,15 @@ def im2col(x, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w):
             row = (n * out_h + i) * out_w + j
             for p in range(kh):
                 h = i * stride_h + p - pad_top
-                if h < 0 or h >= in_h:
-                    continue
                 for q in range(kw):
                     w = j * stride_w + q - pad_left
-                    if w < 0 or w >= in_w:
-                        continue
                     base = (p * kw + q) * in_c
-                    for c in range(in_c):
-                        cols[row, base + c] = x[n, h, w, c]
+                    if h < 0 or h >= in_h or w < 0 or w >= in_w:
+                        for c in range(in_c):
+                            cols[row, base + c] = 0.0
+                    else:
+                        for c in range(in_c):
+                            cols[row, base + c] = x[n, h, w, c]
     return cols
 
 
@@ -57,8 +60,9 @@ def im2col(x, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w):
 def col2im(cols, n_batch, in_h, in_w, in_c, kh, kw, stride_h, stride_w, pad_top, pad_left,
            out_h, out_w):
     """The reverse of im2col: add every cols entry back onto its pixel -> (N, H, W, C)."""
-    dx = np.zeros((n_batch, in_h, in_w, in_c), dtype=cols.dtype)
+    dx = np.empty((n_batch, in_h, in_w, in_c), dtype=cols.dtype)
     for n in prange(n_batch):  # windows of one image overlap, so one thread per image
+        dx[n] = 0.0  # zeroed here, by this image's thread, rather than all at once on one
         for i in range(out_h):
             for j in range(out_w):
                 row = (n * out_h + i) * out_w + j

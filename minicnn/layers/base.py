@@ -71,6 +71,10 @@ class Layer:
 
     #: Rank of the input including the batch axis, or None for "any rank >= 2".
     input_ndim: int | None = None
+    #: Set to False by the model while training when this layer's dL/dx would
+    #: flow only into the model's input, which nobody reads; layers with a
+    #: costly input gradient (Conv2D, Dense) then skip it and return None.
+    needs_input_grad: bool = True
 
     def __init__(self, name: str | None = None, input_shape: Shape | None = None,
                  trainable: bool = True) -> None:

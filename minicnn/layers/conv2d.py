@@ -96,6 +96,8 @@ class Conv2D(Layer):
             self._x, dz, kh, kw, self.strides[0], self.strides[1], geo.pad_top, geo.pad_left)
         if self.bias is not None:
             self.bias.grad = dz.sum(axis=(0, 1, 2))
+        if not self.needs_input_grad:
+            return None  # the first layer in training: dL/d(image) is not needed
         return impl.conv2d_backward_input(
             dz, self.kernel.value, self.input_shape[0], self.input_shape[1],
             self.strides[0], self.strides[1], geo.pad_top, geo.pad_left)

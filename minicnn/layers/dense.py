@@ -76,6 +76,8 @@ class Dense(Layer):
         self.kernel.grad = self._x.T @ dz
         if self.bias is not None:
             self.bias.grad = dz.sum(axis=0)
+        if not self.needs_input_grad:
+            return None  # the first layer in training: dL/d(input) is not needed
         return dz @ self.kernel.value.T
 
     def get_config(self):

@@ -169,19 +169,30 @@ class Sequential(TrainingMixin):
         return outputs
 
     def backward(self, dy_pred: np.ndarray | None, dlogits: np.ndarray | None = None,
-                 record: Callable[[str, np.ndarray], None] | None = None) -> np.ndarray:
+                 record: Callable[[str, np.ndarray], None] | None = None,
+                 input_grad: bool = True) -> np.ndarray | None:
         """Backpropagate from dL/d(prediction) - or from dL/d(logits) when the
-        loss used the last layer's logits - and return dL/d(input)."""
-        last = self._layers[-1]
-        if dlogits is not None:
-            grad = last.backward_preactivation(dlogits)
-        else:
-            grad = last.backward(dy_pred)
-        for layer in reversed(self._layers[:-1]):
-            if record is not None:
-                record(layer.name, grad)
-            grad = layer.backward(grad)
-        return grad
+        loss used the last layer's logits - and return dL/d(input).
+
+        ``input_grad=False`` (what training uses) stops at the first layer with
+        weights: the layers before it have nothing to learn, and its own
+        dL/d(input) would only reach the data. Returns None then.
+        """
+        layers = self._layers
+        first = 0
+        if not input_grad:
+            first = next((i for i, layer in enumerate(layers) if layer.trainable_weights), 0)
+            layers[first].needs_input_grad = False
+        try:
+            last = layers[-1]
+            grad = last.backward_preactivation(dlogits) if dlogits is not None else last.backward(dy_pred)
+            for layer in reversed(layers[first:-1]):
+                if record is not None:
+                    record(layer.name, grad)
+                grad = layer.backward(grad)
+        finally:
+            layers[first].needs_input_grad = True
+        return grad if input_grad else None
 
     # ------------------------------------------------------------------ looking inside
     def trace(self, x: np.ndarray, y=None, training: bool = False) -> Trace:

@@ -93,7 +93,7 @@ class TrainingMixin:
             outputs = self.forward(x, training=True)
             y_pred = outputs[-1]
             loss, dy_pred, dlogits = self._loss_and_gradient(y, y_pred)
-            self.backward(dy_pred, dlogits)
+            self.backward(dy_pred, dlogits, input_grad=False)
         params = self.trainable_weights
         # Checked before the optimizer runs, so a NaN never reaches the weights.
         if not nonfinite.step_is_finite(loss, params):
