@@ -28,11 +28,18 @@ def _count(a: np.ndarray) -> str:
     return f"{int(np.isnan(a).sum())} NaN and {int(np.isinf(a).sum())} Inf of {a.size} values"
 
 
+def _all_finite(a: np.ndarray) -> bool:
+    # A NaN or Inf anywhere makes the sum NaN or Inf, so a finite sum proves the
+    # whole array finite without a boolean array per step; only a non-finite
+    # sum (which float32 overflow alone could also cause) needs the exact test.
+    return bool(np.isfinite(a.sum())) or bool(np.isfinite(a).all())
+
+
 def step_is_finite(loss: float, params) -> bool:
     """The cheap per-step check: the loss and every weight gradient."""
     if not np.isfinite(loss):
         return False
-    return all(p.grad is None or np.isfinite(p.grad).all() for p in params)
+    return all(p.grad is None or _all_finite(p.grad) for p in params)
 
 
 def diagnose(model, outputs: list[np.ndarray], loss: float, dy_pred, dlogits, where: str) -> NonFiniteError:
