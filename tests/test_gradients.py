@@ -127,3 +127,10 @@ def test_normalization_after_adapt(float64, rng):
     layer.adapt(data)
     build(layer, (4, 3))
     assert_gradients_ok(check_layer(layer, rng.standard_normal((2, 4, 3)), seed=1))
+
+
+@given(padding=st.sampled_from([0, 1, (2, 1), ((0, 2), (3, 1))]), shape=st.sampled_from([(2, 3, 1), (4, 1, 3)]),
+       n=st.integers(1, 3), seed=st.integers(0, 999))
+def test_zero_padding(float64, padding, shape, n, seed):
+    x = np.random.default_rng(seed).standard_normal((n,) + shape)
+    assert_gradients_ok(check_layer(build(layers.ZeroPadding2D(padding), shape), x, seed=seed))

@@ -11,10 +11,11 @@ from .input_layer import Input, InputLayer
 from .normalization import Normalization
 from .pooling import AveragePooling2D, AvgPool2D, MaxPool2D, MaxPooling2D
 from .reshaping import Flatten, Reshape
+from .zero_padding import ZeroPadding2D
 
 __all__ = [
     "Activation", "AveragePooling2D", "AvgPool2D", "BatchNormalization", "Conv2D", "Dense",
     "Dropout", "Flatten", "GlobalAveragePooling2D", "GlobalAvgPool2D", "Input", "InputLayer",
     "Layer", "LeakyReLU", "MaxPool2D", "MaxPooling2D", "Normalization", "Parameter", "ReLU",
-    "Reshape", "Softmax",
+    "Reshape", "Softmax", "ZeroPadding2D",
 ]
