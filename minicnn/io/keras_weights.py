@@ -92,8 +92,8 @@ def _open(path: Path):
 
 
 def _arrays_keras3(path: Path, f, model) -> list[list[np.ndarray]]:
-    found = []
-    for layer, group in zip(model.layers, keras_paths(model)):
+    found, paths = [], keras_paths(model)
+    for layer, group in zip(model.layers, paths):
         n = len(layer.weights)
         vars_group = f.get(f"{group}/vars")
         if vars_group is None:
@@ -107,8 +107,7 @@ def _arrays_keras3(path: Path, f, model) -> list[list[np.ndarray]]:
             raise ModelFileError(f"{path}: {group} holds {len(vars_group)} arrays, layer {layer.name!r} "
                                  f"({type(layer).__name__}) has {n}")
         found.append([np.asarray(vars_group[str(i)]) for i in range(n)])
-    used = {g for g, arrays in zip(keras_paths(model), found)}
-    unused = [g for g in f["layers"] if f"layers/{g}" not in used and len(f[f"layers/{g}"].get("vars", {}))]
+    unused = [g for g in f["layers"] if f"layers/{g}" not in paths and len(f[f"layers/{g}"].get("vars", {}))]
     if unused:
         raise ModelFileError(f"{path}: the file has weights for {unused}, which match no layer of "
                              f"model {model.name!r}")

@@ -188,7 +188,7 @@ def _restore_training_state(path: Path, model, training) -> None:
             rng = np.random.Generator(np.random.PCG64())
             rng.bit_generator.state = state
             if owner == "model":
-                model._own_rng = rng  # the loaded model continues the saved sequence
+                model.rng = rng  # the loaded model continues the saved sequence
             else:
                 model.get_layer(owner)._rng = rng
         history = {str(k): [float(v) for v in values] for k, values in training["history"].items()}

@@ -62,6 +62,11 @@ class Sequential(TrainingMixin):
     def rng(self) -> np.random.Generator:
         return self._own_rng if self._own_rng is not None else seeding.global_rng()
 
+    @rng.setter
+    def rng(self, generator: np.random.Generator) -> None:
+        """Give the model its own generator (a loaded checkpoint continues its saved one)."""
+        self._own_rng = generator
+
     @property
     def layers(self) -> list[Layer]:
         """The layers (the ``Input`` declaration is not counted, as in Keras)."""
