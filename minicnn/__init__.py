@@ -9,11 +9,12 @@
 """
 
 from . import _threads  # noqa: F401  (must run before any Numba kernel: see the module)
-from . import activations, callbacks, initializers, io, kernels, layers, losses, optimizers, zoo
+from . import activations, applications, callbacks, initializers, io, kernels, layers, losses, optimizers, zoo
 from .config import floatx, get_backend, set_backend, set_floatx
 from .errors import (ConfigError, DatasetError, InputError, MiniCNNError, ModelFileError,
                      NotBuiltError, NotCompiledError, ShapeError)
 from .io import load_model
+from .model.functional import Model
 from .model.sequential import Sequential
 from .model.trace import Trace
 from .naming import clear_session
@@ -22,8 +23,8 @@ from .seeding import set_seed
 __version__ = "0.1.0"
 
 __all__ = [
-    "ConfigError", "DatasetError", "ModelFileError", "load_model", "InputError", "MiniCNNError", "NotBuiltError", "NotCompiledError", "Sequential",
-    "ShapeError", "Trace", "activations", "callbacks", "clear_session", "floatx", "get_backend",
+    "ConfigError", "DatasetError", "ModelFileError", "load_model", "InputError", "MiniCNNError", "Model", "NotBuiltError", "NotCompiledError", "Sequential",
+    "ShapeError", "Trace", "activations", "applications", "callbacks", "clear_session", "floatx", "get_backend",
     "initializers", "kernels", "layers", "losses", "optimizers", "set_backend", "set_floatx",
     "set_seed", "zoo", "__version__",
 ]

@@ -22,7 +22,8 @@ that class: this is "matching by layer order", and the shapes are checked.
 
 **Legacy files** (Keras 2's ``.h5``, and what ``keras.applications`` ships)
 list the layers in order in a ``layer_names`` attribute and each layer's
-arrays in ``weight_names``; they are matched in order, layers without
+arrays in ``weight_names``. When the file has exactly the model's layer
+names, layers are matched by name; otherwise in order, layers without
 weights skipped.
 
 h5py is needed (``pip install h5py``, or ``pip install "minicnn[keras]"``);
@@ -122,14 +123,20 @@ def _arrays_legacy(path: Path, f, model) -> list[list[np.ndarray]]:
     root = f["model_weights"] if "model_weights" in f else f
     with_weights = [(name, _names(root[name].attrs.get("weight_names", [])))
                     for name in _names(root.attrs["layer_names"])]
-    with_weights = [(name, weights) for name, weights in with_weights if weights]
+    with_weights = dict((name, weights) for name, weights in with_weights if weights)
     ours = [layer for layer in model.layers if layer.weights]
-    if len(with_weights) != len(ours):
+    if all(layer.name in with_weights for layer in ours) and len(ours) == len(with_weights):
+        # Every layer name is in the file (a model built with Keras's names, such as
+        # minicnn.applications.MobileNetV2): match by name, the strongest check.
+        by_layer = {layer.name: layer.name for layer in ours}
+    elif len(with_weights) == len(ours):
+        by_layer = {layer.name: name for layer, name in zip(ours, with_weights)}  # by order
+    else:
         raise ModelFileError(f"{path}: the file has {len(with_weights)} layers with weights "
-                             f"({[n for n, _ in with_weights]}), model {model.name!r} has {len(ours)} "
+                             f"({list(with_weights)}), model {model.name!r} has {len(ours)} "
                              f"({[layer.name for layer in ours]})")
-    arrays = iter([[np.asarray(root[name][w]) for w in weights] for name, weights in with_weights])
-    return [next(arrays) if layer.weights else [] for layer in model.layers]
+    return [[np.asarray(root[by_layer[layer.name]][w]) for w in with_weights[by_layer[layer.name]]]
+            if layer.weights else [] for layer in model.layers]
 
 
 def load_keras_weights(model, path: str | os.PathLike) -> None:

@@ -4,6 +4,8 @@ Each implementation module defines the same functions with the same
 signatures:
 
 * ``conv2d_forward``, ``conv2d_backward_input``, ``conv2d_backward_kernel``
+* ``depthwise_conv2d_forward``, ``depthwise_conv2d_backward_input``,
+  ``depthwise_conv2d_backward_kernel``
 * ``max_pool2d_forward``, ``max_pool2d_backward``,
   ``avg_pool2d_forward``, ``avg_pool2d_backward``
 
@@ -11,7 +13,9 @@ signatures:
 formulas; ``numba`` (``conv_numba`` + ``pool_numba``) is the same loops,
 jitted; ``im2col`` (``conv_im2col`` + ``pool_numba``) turns each convolution
 into one BLAS matrix multiply - a different algorithm, and the fastest, so it
-is the default.
+is the default. Depthwise convolution has a reference and a Numba version
+(``depthwise_reference``, ``depthwise_numba``); with no sum over channels
+there is no matrix multiply to hand to BLAS, so ``im2col`` uses the Numba one.
 Layers never import an implementation directly: they call :func:`active`,
 which follows ``minicnn.set_backend``.
 """
@@ -21,11 +25,13 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from .. import config
-from . import conv_im2col, conv_numba, conv_reference, pool_numba, pool_reference
+from . import (conv_im2col, conv_numba, conv_reference, depthwise_numba, depthwise_reference,
+               pool_numba, pool_reference)
 from .geometry import Geometry, output_length, window_geometry
 
 _FUNCTIONS = (
     "conv2d_forward", "conv2d_backward_input", "conv2d_backward_kernel",
+    "depthwise_conv2d_forward", "depthwise_conv2d_backward_input", "depthwise_conv2d_backward_kernel",
     "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",
 )
 
@@ -40,9 +46,9 @@ def _collect(*modules) -> SimpleNamespace:
 
 
 IMPLEMENTATIONS = {
-    "reference": _collect(conv_reference, pool_reference),
-    "numba": _collect(conv_numba, pool_numba),
-    "im2col": _collect(conv_im2col, pool_numba),
+    "reference": _collect(conv_reference, depthwise_reference, pool_reference),
+    "numba": _collect(conv_numba, depthwise_numba, pool_numba),
+    "im2col": _collect(conv_im2col, depthwise_numba, pool_numba),
 }
 
 

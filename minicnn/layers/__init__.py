@@ -4,17 +4,21 @@ from .activation_layers import Activation, LeakyReLU, ReLU, Softmax
 from .base import Layer, Parameter
 from .batch_norm import BatchNormalization
 from .conv2d import Conv2D
+from .conv2d_transpose import Conv2DTranspose
+from .depthwise_conv2d import DepthwiseConv2D
 from .dense import Dense
 from .dropout import Dropout
 from .global_pooling import GlobalAveragePooling2D, GlobalAvgPool2D
 from .input_layer import Input, InputLayer
+from .merge import Add, Concatenate
 from .normalization import Normalization
 from .pooling import AveragePooling2D, AvgPool2D, MaxPool2D, MaxPooling2D
 from .reshaping import Flatten, Reshape
 from .zero_padding import ZeroPadding2D
 
 __all__ = [
-    "Activation", "AveragePooling2D", "AvgPool2D", "BatchNormalization", "Conv2D", "Dense",
+    "Activation", "Add", "AveragePooling2D", "AvgPool2D", "BatchNormalization", "Concatenate", "Conv2D", "Conv2DTranspose",
+    "DepthwiseConv2D", "Dense",
     "Dropout", "Flatten", "GlobalAveragePooling2D", "GlobalAvgPool2D", "Input", "InputLayer",
     "Layer", "LeakyReLU", "MaxPool2D", "MaxPooling2D", "Normalization", "Parameter", "ReLU",
     "Reshape", "Softmax", "ZeroPadding2D",

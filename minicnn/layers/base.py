@@ -75,6 +75,8 @@ class Layer:
     #: flow only into the model's input, which nobody reads; layers with a
     #: costly input gradient (Conv2D, Dense) then skip it and return None.
     needs_input_grad: bool = True
+    #: True for layers that take a list of tensors (``Add``, ``Concatenate``).
+    multi_input: bool = False
 
     def __init__(self, name: str | None = None, input_shape: Shape | None = None,
                  trainable: bool = True) -> None:
@@ -90,6 +92,35 @@ class Layer:
         self._params: list[Parameter] = []
         self._hooks: dict[int, Callable] = {}
         self._next_hook = 0
+        # Functional API (minicnn.model.graph): the symbolic tensors this layer
+        # was called on, and the one it returned. None until it is called.
+        self.inbound: list | None = None
+        self._output = None
+
+    # ------------------------------------------------------------------ functional API
+    def __call__(self, inputs):
+        """``layer(tensor)``: on a symbolic tensor (from ``Input``), record the
+        call and return the output tensor (see ``minicnn.Model``); on arrays,
+        run the layer in inference mode, building it first if needed."""
+        arrays = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+        if arrays and all(isinstance(a, np.ndarray) for a in arrays):
+            if not self.built:
+                self.build([a.shape[1:] for a in arrays] if self.multi_input else arrays[0].shape[1:])
+            return self.apply(list(arrays) if self.multi_input else arrays[0])
+        from ..model.graph import connect  # the model package imports layers: import late
+        return connect(self, inputs)
+
+    @property
+    def output(self):
+        """The symbolic tensor this layer produced (Keras's ``layer.output``)."""
+        if self._output is None:
+            raise ConfigError(f"{self._describe()} has not been called on a symbolic tensor, so it "
+                              "has no .output; build models with Input(...) and layer(tensor) to use it")
+        return self._output
+
+    @output.setter
+    def output(self, tensor) -> None:
+        self._output = tensor
 
     # ------------------------------------------------------------------ building
     def build(self, input_shape: Shape, rng: np.random.Generator | None = None) -> None:

@@ -38,6 +38,9 @@ class Conv2D(Layer):
     """2-D convolution layer (Keras ``Conv2D``, channels-last)."""
 
     input_ndim = 4
+    #: The kernel functions (in ``minicnn.kernels``) this layer runs;
+    #: ``DepthwiseConv2D`` swaps in its own and inherits everything else.
+    _ops = ("conv2d_forward", "conv2d_backward_input", "conv2d_backward_kernel")
 
     def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid",
                  activation: str | None = None, use_bias: bool = True,
@@ -66,7 +69,10 @@ class Conv2D(Layer):
     def compute_output_shape(self, input_shape):
         geo = kernels.window_geometry(input_shape[0], input_shape[1], self.kernel_size,
                                       self.strides, self.padding, layer=self._describe())
-        return (geo.out_h, geo.out_w, self.filters)
+        return (geo.out_h, geo.out_w, self._out_channels(input_shape[-1]))
+
+    def _out_channels(self, in_channels: int) -> int:
+        return self.filters
 
     def _geometry(self) -> kernels.Geometry:
         return kernels.window_geometry(self.input_shape[0], self.input_shape[1], self.kernel_size,
@@ -75,7 +81,7 @@ class Conv2D(Layer):
     def forward(self, x, training=False):
         self._x = x
         geo = self._geometry()
-        z = kernels.active().conv2d_forward(
+        z = getattr(kernels.active(), self._ops[0])(
             x, self.kernel.value, self.strides[0], self.strides[1],
             geo.pad_top, geo.pad_left, geo.out_h, geo.out_w)
         if self.bias is not None:
@@ -92,13 +98,13 @@ class Conv2D(Layer):
         impl = kernels.active()
         dz = np.ascontiguousarray(dz)
         kh, kw = self.kernel_size
-        self.kernel.grad = impl.conv2d_backward_kernel(
+        self.kernel.grad = getattr(impl, self._ops[2])(
             self._x, dz, kh, kw, self.strides[0], self.strides[1], geo.pad_top, geo.pad_left)
         if self.bias is not None:
             self.bias.grad = dz.sum(axis=(0, 1, 2))
         if not self.needs_input_grad:
             return None  # the first layer in training: dL/d(image) is not needed
-        return impl.conv2d_backward_input(
+        return getattr(impl, self._ops[1])(
             dz, self.kernel.value, self.input_shape[0], self.input_shape[1],
             self.strides[0], self.strides[1], geo.pad_top, geo.pad_left)
 

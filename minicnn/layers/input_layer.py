@@ -1,8 +1,14 @@
 """``Input``: declares the shape of one sample (batch axis excluded).
 
-``Sequential([Input((28, 28, 1)), Conv2D(...), ...])`` builds every layer at
-once, so ``summary()`` works before any data is seen. Equivalent to giving
-the first layer ``input_shape=(28, 28, 1)``.
+``Input((28, 28, 1))`` returns a *symbolic tensor* (see
+``minicnn.model.graph``) made by an ``InputLayer``, as ``keras.Input`` does.
+It serves both model styles:
+
+* ``Sequential([Input((28, 28, 1)), Conv2D(...), ...])`` builds every layer at
+  once, so ``summary()`` works before any data is seen (the same as giving the
+  first layer ``input_shape=(28, 28, 1)``);
+* ``inputs = Input((28, 28, 1)); x = Conv2D(...)(inputs); ...;
+  Model(inputs, x)`` is the functional API.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ from .base import Layer
 
 
 class InputLayer(Layer):
+    """The source of a model's data: its output is the batch itself."""
+
     def __init__(self, shape, name: str | None = None) -> None:
         super().__init__(name=name)
         try:
@@ -22,6 +30,8 @@ class InputLayer(Layer):
             raise ConfigError(f"Input {self.name!r}: shape must be positive sizes, got {shape!r}")
         self.shape = shape
         self.declared_input_shape = shape
+        self.build(shape)
+        self.inbound = []  # a source: called on nothing
 
     def forward(self, x, training=False):
         return x
@@ -33,6 +43,12 @@ class InputLayer(Layer):
         return {"name": self.name, "shape": list(self.shape)}
 
 
-def Input(shape, name: str | None = None) -> InputLayer:  # noqa: N802 - Keras's spelling
-    """Declare the per-sample input shape, e.g. ``Input((32, 32, 3))``."""
-    return InputLayer(shape, name=name)
+def Input(shape, name: str | None = None):  # noqa: N802 - Keras's spelling
+    """Declare the per-sample input shape, e.g. ``Input((32, 32, 3))``.
+
+    Returns the symbolic tensor of a new ``InputLayer`` (``.layer`` is the layer).
+    """
+    from ..model.graph import SymbolicTensor  # the model package imports layers: import late
+    layer = InputLayer(shape, name=name)
+    layer.output = SymbolicTensor(layer.shape, layer)
+    return layer.output

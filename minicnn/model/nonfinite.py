@@ -49,7 +49,7 @@ def diagnose(model, outputs: list[np.ndarray], loss: float, dy_pred, dlogits, wh
     backward pass is re-run from the layers' saved state (it changes nothing
     but the gradients) to record dL/d(every output).
     """
-    layers = model.layers
+    layers = model._layers  # the computing layers, each after its inputs
     trace = Trace(loss=float(loss))
     for layer, out in zip(layers, outputs):
         trace.outputs[layer.name] = out
@@ -71,15 +71,15 @@ def diagnose(model, outputs: list[np.ndarray], loss: float, dy_pred, dlogits, wh
         grads["input"] = model.backward(dy_pred, dlogits, record=grads.__setitem__)
         trace.grads = grads
         trace.weight_grads = {l.name: [p.grad for p in l.trainable_weights] for l in layers}
-        # dL/d(output of layer i) is computed by layer i+1's backward; after it, the
-        # same backward produced layer i+1's weight gradients.
+        # dL/d(output of a layer) is computed by the backward of the layer(s) reading
+        # it; the same backward produced the reader's weight gradients.
         order = [(layers[-1].name, "the loss gradient", grads[layers[-1].name])]
         for i in range(len(layers) - 1, -1, -1):
             layer = layers[i]
             for p in layer.trainable_weights:
                 order.append((layer.name, f"the gradient of {layer.name}.{p.name}", p.grad))
-            target = layers[i - 1].name if i > 0 else "input"
-            order.append((layer.name, f"dL/d(input of {layer.name!r})", grads[target]))
+            for source in model._sources(layer):
+                order.append((layer.name, f"dL/d(input of {layer.name!r})", grads.get(source)))
         for name, what, g in order:
             if g is not None and not np.isfinite(g).all():
                 layer = model.get_layer(name)

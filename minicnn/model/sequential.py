@@ -18,18 +18,16 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from .. import seeding
 from ..errors import ConfigError, NotBuiltError, ShapeError
-from ..layers.base import Layer, Parameter
+from ..layers.base import Layer
 from ..layers.input_layer import InputLayer
 from ..naming import unique_name
-from . import validation
+from .graph import SymbolicTensor
 from .summary import format_summary, print_summary
-from .trace import Trace
-from .training import TrainingMixin
+from .base import BaseModel
 
 
-class Sequential(TrainingMixin):
+class Sequential(BaseModel):
     """A linear stack of layers (Keras ``Sequential``).
 
     Parameters
@@ -46,10 +44,7 @@ class Sequential(TrainingMixin):
 
     def __init__(self, layers: Iterable[Layer] | None = None, name: str | None = None,
                  seed: int | None = None) -> None:
-        super().__init__()
-        self.name = name or unique_name("sequential")
-        self.seed = seed
-        self._own_rng = np.random.default_rng(seed) if seed is not None else None
+        super().__init__(name or unique_name("sequential"), seed)
         self._layers: list[Layer] = []
         self.input_layer: InputLayer | None = None
         self.input_shape: tuple[int, ...] | None = None
@@ -59,25 +54,14 @@ class Sequential(TrainingMixin):
 
     # ------------------------------------------------------------------ structure
     @property
-    def rng(self) -> np.random.Generator:
-        return self._own_rng if self._own_rng is not None else seeding.global_rng()
-
-    @rng.setter
-    def rng(self, generator: np.random.Generator) -> None:
-        """Give the model its own generator (a loaded checkpoint continues its saved one)."""
-        self._own_rng = generator
-
-    @property
     def layers(self) -> list[Layer]:
         """The layers (the ``Input`` declaration is not counted, as in Keras)."""
         return list(self._layers)
 
-    @property
-    def dtype(self) -> np.dtype:
-        return self._layers[0].dtype if self._layers else np.dtype("float32")
-
     def add(self, layer: Layer) -> None:
         """Append a layer; builds it at once when the input shape is known."""
+        if isinstance(layer, SymbolicTensor) and isinstance(layer.layer, InputLayer):
+            layer = layer.layer  # Input(shape) returns its layer's symbolic output
         if isinstance(layer, InputLayer):
             if self._layers or self.input_layer is not None:
                 raise ConfigError(f"model {self.name!r}: Input must be the first and only input, "
@@ -119,50 +103,11 @@ class Sequential(TrainingMixin):
         if not self.built:
             self.build(x.shape[1:])
 
-    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
-        """A layer by name or by position."""
-        if index is not None:
-            return self._layers[index]
-        for layer in self._layers:
-            if layer.name == name:
-                return layer
-        raise ConfigError(f"model {self.name!r} has no layer {name!r}; layers: "
-                          f"{[layer.name for layer in self._layers]}")
-
     @property
     def output_shape(self) -> tuple[int | None, ...]:
         if not self.built:
             raise NotBuiltError(f"model {self.name!r} is not built yet")
         return (None,) + self._layers[-1].output_shape
-
-    # ------------------------------------------------------------------ weights
-    @property
-    def weights(self) -> list[Parameter]:
-        return [p for layer in self._layers for p in layer.weights]
-
-    @property
-    def trainable_weights(self) -> list[Parameter]:
-        return [p for layer in self._layers for p in layer.trainable_weights]
-
-    def get_weights(self) -> list[np.ndarray]:
-        """Every weight array, layer by layer, in Keras's order."""
-        return [w for layer in self._layers for w in layer.get_weights()]
-
-    def set_weights(self, weights: list[np.ndarray]) -> None:
-        """The inverse of ``get_weights`` (e.g. a Keras model's ``get_weights()``)."""
-        if not self.built:
-            raise NotBuiltError(f"model {self.name!r} must be built before set_weights")
-        expected = sum(len(layer.weights) for layer in self._layers)
-        if len(weights) != expected:
-            raise ShapeError(f"model {self.name!r} has {expected} weight arrays, got {len(weights)}")
-        i = 0
-        for layer in self._layers:
-            n = len(layer.weights)
-            layer.set_weights(list(weights[i:i + n]))
-            i += n
-
-    def count_params(self) -> int:
-        return sum(layer.count_params() for layer in self._layers)
 
     # ------------------------------------------------------------------ passes
     def forward(self, x: np.ndarray, training: bool = False) -> list[np.ndarray]:
@@ -199,48 +144,37 @@ class Sequential(TrainingMixin):
             layers[first].needs_input_grad = True
         return grad if input_grad else None
 
-    # ------------------------------------------------------------------ looking inside
-    def trace(self, x: np.ndarray, y=None, training: bool = False) -> Trace:
-        """One forward pass (and, with ``y``, the loss and one backward pass).
+    def _sources(self, layer: Layer) -> list[str]:
+        """Where ``layer``'s input comes from: the layer before it, or ``"input"``."""
+        i = self._layers.index(layer)
+        return [self._layers[i - 1].name if i > 0 else "input"]
 
-        Nothing is updated: not the weights, not BatchNorm's moving
-        statistics. Returns a :class:`~minicnn.model.trace.Trace`.
-        """
-        x = validation.check_x(self, x)
-        self._ensure_built(x)
-        saved = [p.value.copy() for layer in self._layers for p in layer.non_trainable_weights]
-        try:
-            result = Trace()
-            result.outputs["input"] = x
-            outputs = self.forward(x, training=training)
-            for layer, out in zip(self._layers, outputs):
-                result.outputs[layer.name] = out
-            if y is not None:
-                self._require_compiled()
-                y = validation.check_y(self, x, y)
-                result.loss, dy_pred, dlogits = self._loss_and_gradient(y, outputs[-1])
-                # With the logits shortcut, backprop starts below the last activation;
-                # dL/dy_pred is still reported (probability form of the same loss).
-                grads = {self._layers[-1].name: self.loss.gradient(y, outputs[-1])
-                         if dy_pred is None else dy_pred}
-                dx = self.backward(dy_pred, dlogits, record=grads.__setitem__)
-                result.grads = {"input": dx, **{l.name: grads[l.name] for l in self._layers}}
-                for layer in self._layers:
-                    result.weight_grads[layer.name] = [p.grad.copy() for p in layer.trainable_weights]
-            return result
-        finally:
-            i = 0
-            for layer in self._layers:
-                for p in layer.non_trainable_weights:
-                    p.value[...] = saved[i]
-                    i += 1
+    # ------------------------------------------------------------------ probing (minicnn.viz)
+    def forward_to(self, x: np.ndarray, target: Layer) -> dict[str, np.ndarray]:
+        """Run the layers up to and including ``target`` in inference mode;
+        return ``{"input": x, name: output, ...}``."""
+        outputs = {"input": x}
+        for layer in self._layers:
+            x = layer.apply(x, training=False)
+            outputs[layer.name] = x
+            if layer is target:
+                break
+        return outputs
 
-    def save(self, path, include_compile: bool = True, include_optimizer: bool = True):
-        """Write the architecture, the weights, the compile settings, the
-        optimizer state and the training state to ``path`` (atomic, no pickle:
-        see ``minicnn.io.model_file``)."""
-        from ..io.model_file import save_model
-        return save_model(self, path, include_compile, include_optimizer)
+    def backward_from(self, target: Layer, seed: np.ndarray, preactivation: bool = False,
+                      record: Callable[[str, np.ndarray], None] | None = None) -> np.ndarray:
+        """Backpropagate ``seed`` = d(number)/d(output of ``target``) to the input
+        (after a ``forward_to`` that reached ``target``); ``record(name, grad)``
+        gets d(number)/d(output) of ``target`` and every layer below it."""
+        stop = self._layers.index(target)
+        if record is not None and not preactivation:
+            record(target.name, seed)
+        grad = target.backward_preactivation(seed) if preactivation else target.backward(seed)
+        for layer in reversed(self._layers[:stop]):
+            if record is not None:
+                record(layer.name, grad)
+            grad = layer.backward(grad)
+        return grad
 
     def summary(self, print_fn: Callable[[str], None] | None = None) -> None:
         """Print the Keras-style table of layers, output shapes and parameter counts."""

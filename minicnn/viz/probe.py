@@ -26,6 +26,7 @@ import numpy as np
 
 from ..errors import ConfigError, ShapeError
 from ..layers.base import Layer
+from ..layers.input_layer import InputLayer
 from ..model import validation
 
 
@@ -66,14 +67,11 @@ def as_batch(model, image: np.ndarray) -> np.ndarray:
 def forward_to(model, x: np.ndarray, layer: str | int | Layer | None = None) -> dict[str, np.ndarray]:
     """Run the layers up to and including ``layer`` (default: all), in inference mode.
 
-    Returns ``{"input": x, name: output, ...}`` in layer order.
+    Returns ``{"input": x, name: output, ...}`` in layer order. (The model
+    walks its own chain or graph: ``Sequential.forward_to``, ``Model.forward_to``.)
     """
     stop = len(model.layers) - 1 if layer is None else layer_index(model, layer)
-    outputs = {"input": x}
-    for current in model.layers[:stop + 1]:
-        x = current.apply(x, training=False)
-        outputs[current.name] = x
-    return outputs
+    return model.forward_to(x, model.layers[stop])
 
 
 def backward_from(model, layer: str | int | Layer, seed: np.ndarray, preactivation: bool = False,
@@ -86,16 +84,8 @@ def backward_from(model, layer: str | int | Layer, seed: np.ndarray, preactivati
     ``record(name, grad)`` receives d(number)/d(output) of every layer at and
     below ``layer``. Returns d(number)/d(input), shaped like the input.
     """
-    stop = layer_index(model, layer)
-    target = model.layers[stop]
-    if record is not None and not preactivation:
-        record(target.name, seed)
-    grad = target.backward_preactivation(seed) if preactivation else target.backward(seed)
-    for current in reversed(model.layers[:stop]):
-        if record is not None:
-            record(current.name, grad)
-        grad = current.backward(grad)
-    return grad
+    target = model.layers[layer_index(model, layer)]
+    return model.backward_from(target, seed, preactivation=preactivation, record=record)
 
 
 def _is_softmax(layer: Layer) -> bool:
@@ -116,11 +106,21 @@ def logits_layer(model) -> tuple[int, bool]:
     layer = model.layers[last]
     if _is_softmax(layer):
         if hasattr(layer, "fn"):            # a Softmax / Activation("softmax") layer
-            if last == 0:
+            below = _producer(model, last)
+            if below is None:
                 raise ConfigError(f"model {model.name!r} is only a softmax: there are no class scores")
-            return last - 1, False
+            return below, False
         return last, True                   # softmax fused into Dense/Conv2D
     return last, False
+
+
+def _producer(model, index: int) -> int | None:
+    """Index of the layer whose output feeds ``model.layers[index]`` (None: the input)."""
+    layer = model.layers[index]
+    if layer.inbound:                       # a functional model: follow the graph
+        source = layer.inbound[0].layer
+        return None if isinstance(source, InputLayer) else model.layers.index(source)
+    return index - 1 if index > 0 else None
 
 
 def class_scores(model, x: np.ndarray, outputs: dict | None = None) -> np.ndarray:

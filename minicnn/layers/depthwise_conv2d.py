@@ -1,0 +1,83 @@
+"""``DepthwiseConv2D``: one filter (or ``depth_multiplier`` filters) per input channel.
+
+Shapes (NHWC, Keras layout)::
+
+    x        (N, H, W, C)
+    kernel   (KH, KW, C, M)     M = depth_multiplier
+    bias     (C*M,)
+    y        (N, OH, OW, C*M)   output channel c*M + m comes from input channel c
+
+Forward::
+
+    z[n, i, j, c*M + m] = bias[c*M + m] + sum_{p, q} x[n, i*sh + p - pt, j*sw + q - pl, c] * kernel[p, q, c, m]
+    y = activation(z)
+
+No sum over channels: each channel is filtered alone (spatial mixing only).
+MobileNetV2 pairs it with a 1x1 ``Conv2D`` that mixes channels at each pixel
+(channel mixing only) - the two together do the job of one full KxK
+convolution for a fraction of the arithmetic.
+
+Backward, from dz = dL/dz: ``dbias = sum over (n, i, j)`` of dz, and::
+
+    dkernel[p, q, c, m] = sum_{n, i, j} x[n, h, w, c] * dz[n, i, j, c*M + m]
+    dx[n, h, w, c]      = sum_{i, j, p, q, m} dz[n, i, j, c*M + m] * kernel[p, q, c, m]
+
+(with h = i*sh + p - pt, w = j*sw + q - pl). The loops are in
+``minicnn.kernels.depthwise_reference`` (plain) and ``depthwise_numba``
+(fast); the bookkeeping - geometry, bias, activation - is ``Conv2D``'s,
+inherited. Parameter count: KH*KW*C*M + C*M.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import activations, initializers
+from ..errors import ConfigError
+from .base import as_pair, check_padding
+from .conv2d import Conv2D
+
+
+class DepthwiseConv2D(Conv2D):
+    """Depthwise 2-D convolution (Keras ``DepthwiseConv2D``, channels-last)."""
+
+    _ops = ("depthwise_conv2d_forward", "depthwise_conv2d_backward_input",
+            "depthwise_conv2d_backward_kernel")
+
+    def __init__(self, kernel_size, strides=1, padding: str = "valid", depth_multiplier: int = 1,
+                 activation: str | None = None, use_bias: bool = True,
+                 depthwise_initializer="glorot_uniform", bias_initializer="zeros",
+                 name: str | None = None, **kwargs) -> None:
+        # Conv2D's constructor is skipped on purpose: there is no ``filters``.
+        super(Conv2D, self).__init__(name=name, **kwargs)
+        where = f"DepthwiseConv2D {self.name!r}"
+        if isinstance(depth_multiplier, bool) or not isinstance(depth_multiplier, (int, np.integer)) \
+                or depth_multiplier <= 0:
+            raise ConfigError(f"{where}: depth_multiplier must be a positive int, got {depth_multiplier!r}")
+        self.depth_multiplier = int(depth_multiplier)
+        self.kernel_size = as_pair(kernel_size, "kernel_size", where)
+        self.strides = as_pair(strides, "strides", where)
+        self.padding = check_padding(padding, where)
+        self.activation = activations.get(activation, f"{type(self).__name__} {self.name!r}")
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(depthwise_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+
+    def _out_channels(self, in_channels: int) -> int:
+        return in_channels * self.depth_multiplier
+
+    def _create_weights(self, input_shape, rng):
+        kh, kw = self.kernel_size
+        channels = input_shape[-1]
+        self.kernel = self.add_weight("kernel", (kh, kw, channels, self.depth_multiplier),
+                                      self.kernel_initializer, rng)
+        self.bias = self.add_weight("bias", (channels * self.depth_multiplier,),
+                                    self.bias_initializer, rng) if self.use_bias else None
+
+    def get_config(self):
+        return {"name": self.name, "kernel_size": list(self.kernel_size),
+                "strides": list(self.strides), "padding": self.padding,
+                "depth_multiplier": self.depth_multiplier, "activation": self.activation.name,
+                "use_bias": self.use_bias,
+                "depthwise_initializer": initializers.name_of(self.kernel_initializer),
+                "bias_initializer": initializers.name_of(self.bias_initializer)}
