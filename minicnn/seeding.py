@@ -9,6 +9,9 @@ uses its own generator instead and does not touch the global one.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Iterator
+
 import numpy as np
 
 _GLOBAL_RNG = np.random.default_rng()
@@ -28,3 +31,19 @@ def global_rng() -> np.random.Generator:
 def child_seed(rng: np.random.Generator) -> int:
     """Draw a seed for a new, independent generator from ``rng``."""
     return int(rng.integers(0, 2**31 - 1))
+
+
+@contextmanager
+def drawing_from(rng: np.random.Generator) -> Iterator[None]:
+    """Make ``rng`` the global generator inside a ``with`` block, then restore it.
+
+    Functional models build each layer when it is called, before the model
+    exists; a builder such as ``applications.MobileNetV2(seed=...)`` uses this
+    to give all of its layers one seeded source without touching the global one.
+    """
+    global _GLOBAL_RNG
+    saved, _GLOBAL_RNG = _GLOBAL_RNG, rng
+    try:
+        yield
+    finally:
+        _GLOBAL_RNG = saved

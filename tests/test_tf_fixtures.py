@@ -12,6 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import minicnn
+from minicnn import layers as L
+
 from tests.tf_reference import cases, minicnn_side
 from tests.tf_reference.compare import LAYER_TOL, MODEL_TOL, assert_close, assert_matches_digest
 
@@ -113,9 +116,23 @@ def _biases_feeding_batchnorm(case) -> set[str]:
     ``test_bias_before_batchnorm_has_zero_gradient`` checks the zero instead.
     """
     model = minicnn_side.make_model(case)
-    names = [layer.name for layer in model.layers]
-    return {f"w_{name}_bias" for name, nxt in zip(names, names[1:])
-            if nxt.startswith("bn") or "batch_normalization" in nxt}
+    if not isinstance(model, minicnn.Model):
+        names = [layer.name for layer in model.layers]
+        return {f"w_{name}_bias" for name, nxt in zip(names, names[1:])
+                if nxt.startswith("bn") or "batch_normalization" in nxt}
+    # A graph: the bias reaches a BatchNorm directly, or through a Concatenate
+    # (which only stacks channels, so the per-channel argument still holds).
+    readers: dict[str, list] = {}
+    for layer in model.layers:
+        for tensor in layer.inbound:
+            readers.setdefault(tensor.layer.name, []).append(layer)
+
+    def into_batchnorm(name: str) -> bool:
+        found = readers.get(name, [])
+        return bool(found) and all(isinstance(r, L.BatchNormalization) or (
+            isinstance(r, L.Concatenate) and into_batchnorm(r.name)) for r in found)
+    return {f"w_{layer.name}_bias" for layer in model.layers
+            if getattr(layer, "bias", None) is not None and into_batchnorm(layer.name)}
 
 
 def test_bias_before_batchnorm_has_zero_gradient():

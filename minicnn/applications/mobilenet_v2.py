@@ -28,8 +28,11 @@ match Keras layer for layer.
 from __future__ import annotations
 
 import os
+from contextlib import nullcontext
 
-from .. import layers
+import numpy as np
+
+from .. import layers, seeding
 from ..errors import ConfigError
 from ..io.keras_weights import load_keras_weights
 from ..model.functional import Model
@@ -90,7 +93,7 @@ _BLOCKS = [(16, 1, 1), (24, 2, 6), (24, 1, 6), (32, 2, 6), (32, 1, 6), (32, 1, 6
 def MobileNetV2(input_shape=None, alpha: float = 1.0, include_top: bool = True,  # noqa: N802 - Keras's name
                 weights: str | os.PathLike | None = None, classes: int = 1000,
                 pooling: str | None = None, classifier_activation: str | None = "softmax",
-                name: str | None = None) -> Model:
+                name: str | None = None, seed: int | None = None) -> Model:
     """MobileNetV2 as in ``keras.applications.MobileNetV2`` (channels last).
 
     Parameters
@@ -108,6 +111,8 @@ def MobileNetV2(input_shape=None, alpha: float = 1.0, include_top: bool = True, 
         see ``IMAGENET_HELP``.
     pooling : None or "avg"
         Without the top: the 4-D block output, or its global average.
+    seed : int, optional
+        Seeds the initial weights (without ``weights``) and training's generator.
     """
     if weights == "imagenet":
         raise ConfigError("MobileNetV2(weights='imagenet'): " + IMAGENET_HELP)
@@ -120,23 +125,25 @@ def MobileNetV2(input_shape=None, alpha: float = 1.0, include_top: bool = True, 
         raise ConfigError(f"MobileNetV2: pooling must be None or 'avg' (no GlobalMaxPooling2D in "
                           f"minicnn yet), got {pooling!r}")
 
-    inputs = layers.Input(input_shape)
-    x = layers.Conv2D(_make_divisible(32 * alpha, 8), 3, strides=2, padding="same", use_bias=False,
-                      name="Conv1")(inputs)
-    x = _bn("bn_Conv1")(x)
-    x = layers.ReLU(6.0, name="Conv1_relu")(x)
-    for block_id, (filters, stride, expansion) in enumerate(_BLOCKS):
-        x = _inverted_res_block(x, expansion, stride, alpha, filters, block_id)
-    last = _make_divisible(1280 * alpha, 8) if alpha > 1.0 else 1280
-    x = layers.Conv2D(last, 1, use_bias=False, name="Conv_1")(x)
-    x = _bn("Conv_1_bn")(x)
-    x = layers.ReLU(6.0, name="out_relu")(x)
-    if include_top:
-        x = layers.GlobalAveragePooling2D()(x)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D()(x)
-    model = Model(inputs, x, name=name or f"mobilenetv2_{alpha:0.2f}_{input_shape[0]}")
+    source = seeding.drawing_from(np.random.default_rng(seed)) if seed is not None else nullcontext()
+    with source:  # layers draw their initial weights as they are called
+        inputs = layers.Input(input_shape)
+        x = layers.Conv2D(_make_divisible(32 * alpha, 8), 3, strides=2, padding="same", use_bias=False,
+                          name="Conv1")(inputs)
+        x = _bn("bn_Conv1")(x)
+        x = layers.ReLU(6.0, name="Conv1_relu")(x)
+        for block_id, (filters, stride, expansion) in enumerate(_BLOCKS):
+            x = _inverted_res_block(x, expansion, stride, alpha, filters, block_id)
+        last = _make_divisible(1280 * alpha, 8) if alpha > 1.0 else 1280
+        x = layers.Conv2D(last, 1, use_bias=False, name="Conv_1")(x)
+        x = _bn("Conv_1_bn")(x)
+        x = layers.ReLU(6.0, name="out_relu")(x)
+        if include_top:
+            x = layers.GlobalAveragePooling2D()(x)
+            x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+        elif pooling == "avg":
+            x = layers.GlobalAveragePooling2D()(x)
+    model = Model(inputs, x, name=name or f"mobilenetv2_{alpha:0.2f}_{input_shape[0]}", seed=seed)
     if weights is not None:
         load_keras_weights(model, weights)
     return model

@@ -3,7 +3,9 @@
 A ``.minicnn`` file is a NumPy ``.npz`` archive (a zip) holding
 
 * ``config``  - one JSON string: the format name and version, the model's
-  name, its input shape, every layer as ``{"class_name", "config"}`` in order,
+  name, its input shape, every layer as ``{"class_name", "config"}`` in order
+  (for a functional ``Model``, version 3: each layer also lists the layers it
+  reads from, ``"inbound"``, and the config names the output layers),
   a manifest of the weight arrays (layer, weight name, shape), and the
   *training state*: epochs completed, the state of every random generator
   (shuffling, dropout masks) and the history so far;
@@ -38,8 +40,9 @@ from ..errors import MiniCNNError, ModelFileError
 from .atomic import atomic_write
 
 FORMAT = "minicnn-model"
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)  # version 1 had no optimizer or training state
+FORMAT_VERSION = 2             # Sequential models
+FUNCTIONAL_VERSION = 3         # functional Models: the same, plus the graph
+READABLE_VERSIONS = (1, 2, 3)  # version 1 had no optimizer or training state
 
 _LAYER_CLASSES = {cls.__name__: cls for cls in vars(layer_module).values()
                   if isinstance(cls, type) and issubclass(cls, layer_module.Layer)}
@@ -61,9 +64,15 @@ def save_model(model, path: str | os.PathLike, include_compile: bool = True,
     """Write ``model`` to ``path`` atomically (see the module docstring)."""
     if not model.built:
         raise ModelFileError(f"model {model.name!r} is not built yet; nothing to save")
-    layers = [{"class_name": "InputLayer", "config": model.input_layer.get_config()}] \
-        if model.input_layer is not None else []
-    layers += [{"class_name": type(layer).__name__, "config": layer.get_config()} for layer in model.layers]
+    functional = model.layers[0] is model.input_layer  # a Model lists its InputLayer first
+    if functional:
+        layers = [{"class_name": type(layer).__name__, "config": layer.get_config(),
+                   "inbound": [t.layer.name for t in layer.inbound]} for layer in model.layers]
+    else:
+        layers = [{"class_name": "InputLayer", "config": model.input_layer.get_config()}] \
+            if model.input_layer is not None else []
+        layers += [{"class_name": type(layer).__name__, "config": layer.get_config()}
+                   for layer in model.layers]
     manifest, arrays = [], {}
     for layer in model.layers:
         for p in layer.weights:
@@ -74,9 +83,13 @@ def save_model(model, path: str | os.PathLike, include_compile: bool = True,
     training = {"completed_epochs": model.completed_epochs,
                 "generators": {owner: rng.bit_generator.state for owner, rng in _generators(model).items()},
                 "history": {k: [float(v) for v in values] for k, values in history.items()}}
-    config = {"format": FORMAT, "version": FORMAT_VERSION, "name": model.name, "seed": model.seed,
+    config = {"format": FORMAT, "version": FUNCTIONAL_VERSION if functional else FORMAT_VERSION,
+              "name": model.name, "seed": model.seed,
               "input_shape": list(model.input_shape), "dtype": str(model.dtype), "layers": layers,
               "weights": manifest, "training": training, "optimizer_arrays": 0}
+    if functional:
+        config["outputs"] = [t.layer.name for t in model.outputs]
+        config["list_output"] = isinstance(model.output, list)
     if include_compile and model.compiled:
         arrays["compile"] = np.array(json.dumps({"loss": model.loss.get_config(),
                                                  "optimizer": model.optimizer.get_config(),
@@ -126,9 +139,37 @@ def _read_config(path: Path, arrays: dict[str, np.ndarray]) -> dict:
     return config
 
 
+def _build_graph(path: Path, config: dict):
+    """Rebuild a functional Model: make each layer, call it on the tensors it read."""
+    from ..model.functional import Model
+    tensors = {}  # layer name -> its output tensor
+    for entry in config["layers"]:
+        cls = _LAYER_CLASSES.get(entry["class_name"])
+        if cls is None:
+            raise ModelFileError(f"{path}: unknown layer class {entry['class_name']!r}")
+        if cls is layer_module.InputLayer:
+            tensor = layer_module.Input(**entry["config"])
+        else:
+            missing = [name for name in entry["inbound"] if name not in tensors]
+            if missing or not entry["inbound"]:
+                raise ModelFileError(f"{path}: layer {entry['config'].get('name')!r} reads from "
+                                     f"{entry['inbound']!r}, not all of which come before it")
+            inputs = [tensors[name] for name in entry["inbound"]]
+            layer = cls(**entry["config"])
+            tensor = layer(inputs if layer.multi_input else inputs[0])
+        tensors[tensor.layer.name] = tensor
+    inputs = [t for t in tensors.values() if isinstance(t.layer, layer_module.InputLayer)]
+    outputs = [tensors[name] for name in config["outputs"]]
+    return Model(inputs[0] if len(inputs) == 1 else inputs,
+                 outputs if config["list_output"] else outputs[0],
+                 name=config["name"], seed=config.get("seed"))
+
+
 def _build(path: Path, config: dict):
     from ..model.sequential import Sequential
     try:
+        if config.get("version") == FUNCTIONAL_VERSION:
+            return _build_graph(path, config)
         built = []
         for entry in config["layers"]:
             cls = _LAYER_CLASSES.get(entry["class_name"])

@@ -59,6 +59,21 @@ LAYER_CASES = [
     dict(layer="Dropout", config=dict(rate=0.0), shape=(3, 7), training=True),
     dict(layer="Dropout", config=dict(rate=0.5), shape=(3, 7), training=False),
     dict(layer="Normalization", config={}, shape=(4, 3, 5)),
+    # The layers of MobileNetV2 and the functional API (appended: earlier seeds unchanged)
+    dict(layer="DepthwiseConv2D", config=dict(kernel_size=3, padding="same"), shape=(2, 6, 5, 4)),
+    dict(layer="DepthwiseConv2D", config=dict(kernel_size=3, strides=2, padding="valid", use_bias=False),
+         shape=(2, 7, 8, 3)),
+    dict(layer="DepthwiseConv2D", config=dict(kernel_size=(2, 3), strides=2, padding="same",
+                                              depth_multiplier=3, activation="tanh"), shape=(1, 5, 6, 2)),
+    dict(layer="Conv2DTranspose", config=dict(filters=3, kernel_size=3, strides=2, padding="same"),
+         shape=(2, 4, 3, 2)),
+    dict(layer="Conv2DTranspose", config=dict(filters=2, kernel_size=(2, 3), strides=(3, 1),
+                                              padding="valid", activation="relu"), shape=(2, 3, 4, 3)),
+    dict(layer="Conv2DTranspose", config=dict(filters=4, kernel_size=1, strides=2, padding="same",
+                                              use_bias=False), shape=(1, 3, 3, 2)),
+    dict(layer="ReLU", config=dict(max_value=6.0), shape=(3, 4, 4, 2)),
+    dict(layer="ReLU", config=dict(max_value=1.0), shape=(3, 7)),
+    dict(layer="ZeroPadding2D", config=dict(padding=((0, 1), (2, 1))), shape=(2, 3, 4, 2)),
 ]
 for i, case in enumerate(LAYER_CASES):
     case.setdefault("training", False)
@@ -165,6 +180,16 @@ MODEL_CASES = [
          optimizer="Adam", optimizer_config={}, seed=501),
     dict(name="cifar10_cnn", input_shape=(32, 32, 3), loss="categorical_crossentropy",
          optimizer="Adam", optimizer_config=dict(learning_rate=5e-4), seed=502),
+    # Functional API (tf_reference/graphs.py): a hand-built graph, and MobileNetV2 at
+    # 40x40 - odd sizes (5x5) reach the stride-2 padding of the deep blocks.
+    dict(name="functional_graph", input_shape=(9, 9, 3), loss="sparse_categorical_crossentropy",
+         optimizer="Adam", optimizer_config=dict(learning_rate=1e-3), seed=503),
+    # MobileNetV2 is compared in inference only (outputs, input gradient): in training, 52
+    # BatchNorms in float32 move some ReLU6 inputs across 0 between engines (measured: a
+    # Conv_1_bn output of 5e-5 whose kink decides a dkernel entry), so its gradients
+    # are not comparable at 1e-4 - ours match float64 finite differences instead.
+    dict(name="mobilenet_v2", input_shape=(40, 40, 3), loss="sparse_categorical_crossentropy",
+         optimizer="SGD", optimizer_config=dict(learning_rate=0.01), seed=504, steps=0),
 ]
 BATCH, STEPS = 8, 5
 

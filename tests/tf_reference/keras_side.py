@@ -14,7 +14,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import keras  # noqa: E402
 
-from . import cases  # noqa: E402
+from . import cases, graphs  # noqa: E402
 
 VERSIONS = {"tensorflow": tf.__version__, "keras": keras.__version__}
 
@@ -64,6 +64,11 @@ def make_model(case: dict) -> keras.Model:
     """The seed models as the seed notebooks build them (Dropout at 0 to compare)."""
     keras.utils.clear_session()
     L = keras.layers
+    if case["name"] == "functional_graph":
+        return graphs.functional_graph(L, keras.Input, keras.Model, case["input_shape"])
+    if case["name"] == "mobilenet_v2":
+        return keras.applications.MobileNetV2(input_shape=case["input_shape"], weights=None,
+                                              **graphs.MOBILENET)
     if case["name"] == "mnist_mlp":
         return keras.Sequential([
             keras.Input(case["input_shape"]), L.Flatten(), L.Dense(50, activation="relu"),
@@ -110,11 +115,12 @@ def run_model(case: dict, data: dict, weights: list[np.ndarray]) -> dict[str, np
         top = tf.reduce_sum(tf.reduce_max(model(xv, training=False), axis=1))
     out["input_grad"] = tape.gradient(top, xv).numpy()
     losses_seen = []
-    for step in range(cases.STEPS):
+    steps = case.get("steps", cases.STEPS)
+    for step in range(steps):
         sl = slice(b * (step + 1), b * (step + 2))
         losses_seen.append(float(np.asarray(model.train_on_batch(x[sl], y[sl]))))
     out["train_losses"] = np.array(losses_seen)
-    for layer in layers:
+    for layer in layers if steps else []:  # untrained weights: nothing to compare
         for w in layer.weights:
             out[f"w_{layer.name}_{w.name.split('/')[-1].split(':')[0]}"] = w.numpy()
     return out

@@ -6,10 +6,10 @@ import numpy as np
 
 import minicnn
 from minicnn import layers as L
-from minicnn import losses, optimizers, zoo
+from minicnn import applications, losses, optimizers, zoo
 from minicnn.layers.base import Parameter
 
-from . import cases
+from . import cases, graphs
 
 
 def make_layer(case: dict):
@@ -60,6 +60,10 @@ def run_optimizer(case: dict, data: dict) -> dict[str, np.ndarray]:
 
 def make_model(case: dict) -> minicnn.Sequential:
     minicnn.clear_session()
+    if case["name"] == "functional_graph":
+        return graphs.functional_graph(L, L.Input, minicnn.Model, case["input_shape"])
+    if case["name"] == "mobilenet_v2":
+        return applications.MobileNetV2(input_shape=case["input_shape"], **graphs.MOBILENET)
     build = getattr(zoo, case["name"])
     model = build(seed=0) if case["name"] == "mnist_mlp" else build(seed=0, dropout=0.0)
     return model
@@ -79,18 +83,20 @@ def run_model(case: dict, data: dict, weights: list[np.ndarray]) -> dict[str, np
     probe = x[:b]
     out = {}
     trace = model.trace(probe)
-    for layer in model.layers:
+    computing = [layer for layer in model.layers if not isinstance(layer, L.InputLayer)]
+    for layer in computing:
         out["act_" + layer.name] = trace.outputs[layer.name]
     out["predict"] = model.predict(probe, verbose=0)
     # (d) d(top class score)/d(input): upstream gradient 1 at each sample's top class.
     scores = model.forward(probe)[-1]
     out["input_grad"] = model.backward(np.eye(scores.shape[1], dtype=scores.dtype)[scores.argmax(1)])
     losses_seen = []
-    for step in range(cases.STEPS):
+    steps = case.get("steps", cases.STEPS)
+    for step in range(steps):
         sl = slice(b * (step + 1), b * (step + 2))
         losses_seen.append(model.train_on_batch(x[sl], y[sl]))
     out["train_losses"] = np.array(losses_seen)
-    for layer in model.layers:
+    for layer in computing if steps else []:  # untrained weights: nothing to compare
         for p in layer.weights:
             out[f"w_{layer.name}_{p.name}"] = p.value.copy()
     return out
