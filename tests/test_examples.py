@@ -121,3 +121,37 @@ def test_cli_train_reports_missing_data_clearly(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(mnist, "MNIST_URLS", ["http://127.0.0.1:9/"])
     assert main(["train", "--dataset", "mnist", "--model", "kconv", "--data-dir", str(tmp_path)]) == 1
     assert "could not be downloaded" in capsys.readouterr().err
+
+
+def test_mobilenet_feature_maps_without_and_with_weights(tmp_path):
+    """Untrained (no file) and with a Keras-format weights file plus a class index.
+
+    The weights file is written by minicnn's own ``save_keras_weights`` (the
+    live tier checks that Keras's files load); the top-3 line must name the
+    classes that the model's own predict ranks first.
+    """
+    import json
+
+    from minicnn.applications import MobileNetV2, preprocess_input
+    from minicnn.io import save_keras_weights
+
+    out = run_script("mobilenet_feature_maps.py", "--size", "96", "--out", str(tmp_path / "a"))
+    assert "untrained" in out.stdout and "block_6_expand_relu: output (12, 12, 192)" in out.stdout
+    for name in ("test_image.png", "feature_maps_block_1_expand_relu.png", "feature_maps_overview.png"):
+        assert (tmp_path / "a" / name).stat().st_size > 0
+
+    model = MobileNetV2(input_shape=(96, 96, 3), alpha=0.35, seed=3)
+    save_keras_weights(model, tmp_path / "m.weights.h5")
+    index = tmp_path / "classes.json"
+    index.write_text(json.dumps({str(i): [f"n{i:08d}", f"thing{i}"] for i in range(1000)}))
+    out = run_script("mobilenet_feature_maps.py", "--size", "96", "--alpha", "0.35",
+                     "--weights", str(tmp_path / "m.weights.h5"), "--class-index", str(index),
+                     "--layers", "Conv1_relu,block_3_depthwise_relu", "--out", str(tmp_path / "b"))
+    spec = importlib.util.spec_from_file_location("mb", ROOT / "examples" / "mobilenet_feature_maps.py")
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    probs = model.predict(preprocess_input(example.geometric_test_image(96)[None]), verbose=0)[0]
+    best = np.argsort(probs)[::-1][:3]
+    assert "Top 3 predictions:" in out.stdout
+    assert f"1. thing{best[0]}: " in out.stdout and f"2. thing{best[1]}: " in out.stdout
+    assert (tmp_path / "b" / "feature_maps_block_3_depthwise_relu.png").stat().st_size > 0
