@@ -39,3 +39,13 @@ def test_bench_train_quick(tmp_path):
     table = (tmp_path / "train.md").read_text()
     assert "| MNIST kconv | train step (ms) |" in table
     assert (tmp_path / "train.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bench_mobilenet_quick(tmp_path):
+    done = run("bench_mobilenet.py", tmp_path)
+    results = json.loads((tmp_path / "mobilenet.json").read_text())
+    assert results["median_ms"]["minicnn"] > 0
+    assert "| minicnn |" in (tmp_path / "mobilenet.md").read_text()
+    if "keras" in results["median_ms"]:
+        agree = float(done.stdout.split("max |Keras - minicnn| = ")[1].split()[0])
+        assert agree < 1e-4

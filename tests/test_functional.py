@@ -261,3 +261,19 @@ def test_errors_name_the_problem():
         minicnn.Model(inputs, inputs)
     with pytest.raises(ConfigError, match="takes one input"):
         L.Dense(2)([inputs, inputs])
+
+
+def test_receptive_field_on_a_functional_chain_and_a_branching_graph():
+    from minicnn import viz
+    from minicnn.viz.receptive_field import theoretical_field
+    inputs = L.Input((9, 9, 1))
+    x = L.ZeroPadding2D(((1, 0), (1, 0)))(inputs)
+    x = L.DepthwiseConv2D(3, strides=2)(x)
+    x = L.Conv2D(2, 3, padding="same")(x)
+    chain = minicnn.Model(inputs, x)
+    # Worked by hand: the conv's 3x3 window at (1, 1) covers rows 0..2 of the depthwise
+    # output, whose 3x3 stride-2 windows cover padded rows 0..6 = input rows -1..5.
+    box, size, jump = theoretical_field(chain, "conv2d", (1, 1))
+    assert box == (0, 0, 5, 5) and size == (7, 7) and jump == (2, 2)
+    with pytest.raises(ConfigError, match="branching graphs are not supported"):
+        viz.receptive_field(_residual_graph(), "add", (1, 1))

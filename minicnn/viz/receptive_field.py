@@ -43,6 +43,13 @@ class ReceptiveField(NamedTuple):
 
 def _window(layer) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]] | None:
     """``(window, strides, (pad_top, pad_left))`` of a windowed layer, else None."""
+    kind = type(layer).__name__
+    if kind == "ZeroPadding2D":   # a 1x1 window that shifts positions by the top/left padding
+        (top, _), (left, _) = layer.padding
+        return (1, 1), (1, 1), (top, left)
+    if kind == "Conv2DTranspose":
+        raise ConfigError(f"receptive_field: layer {layer.name!r} is a transposed convolution "
+                          "(it spreads each input over several outputs); not supported")
     size = getattr(layer, "kernel_size", None) or getattr(layer, "pool_size", None)
     if size is None:
         return None
@@ -61,6 +68,12 @@ def theoretical_field(model, layer, position: tuple[int, int]):
     if not (0 <= row < target.output_shape[0] and 0 <= col < target.output_shape[1]):
         raise ShapeError(f"receptive_field: position {position} is outside layer {target.name!r}'s "
                          f"{target.output_shape[0]}x{target.output_shape[1]} output")
+    for below, current in zip(model.layers[:index], model.layers[1:index + 1]):
+        if current.inbound is not None and [t.layer for t in current.inbound] != [below]:
+            raise ConfigError(f"receptive_field: the theoretical field is worked out for a chain of "
+                              f"layers; layer {current.name!r} reads "
+                              f"{[t.layer.name for t in current.inbound]}, not just {below.name!r}; "
+                              "branching graphs are not supported")
     rows, cols = [row, row], [col, col]
     size, jump = [1, 1], [1, 1]
     for current in reversed(model.layers[:index + 1]):
