@@ -183,3 +183,35 @@ def test_damaged_config_inside_an_intact_archive(flips, keep):
             pass
         else:
             assert model.predict(np.zeros((1, 28, 28), np.float32), verbose=0).shape == (1, 10)
+
+
+def _graph_entries() -> dict[str, np.ndarray]:
+    minicnn.clear_session()
+    inputs = minicnn.layers.Input((4, 4, 2))
+    x = minicnn.layers.Conv2D(2, 1)(inputs)
+    x = minicnn.layers.Concatenate()([minicnn.layers.Add()([inputs, x]), x])
+    model = minicnn.Model(inputs, minicnn.layers.Dense(3)(minicnn.layers.Flatten()(x)), seed=0)
+    with tempfile.TemporaryDirectory() as d:
+        model.save(Path(d) / "g.minicnn")
+        return _entries((Path(d) / "g.minicnn").read_bytes())
+
+
+GRAPH_ENTRIES = _graph_entries()
+
+
+@FUZZ
+@given(**DAMAGE)
+def test_damaged_graph_config_inside_an_intact_archive(flips, keep):
+    """The same for a functional model, whose config also lists each layer's inputs."""
+    text = str(GRAPH_ENTRIES["config"]).encode()
+    damaged = damage(text, flips, keep).decode("utf-8", errors="replace")
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "g.minicnn"
+        with open(path, "wb") as f:
+            np.savez(f, **dict(GRAPH_ENTRIES, config=np.array(damaged)))
+        try:
+            model = minicnn.load_model(path)
+        except ModelFileError:
+            pass
+        else:
+            assert model.predict(np.zeros((1, 4, 4, 2), np.float32), verbose=0).shape == (1, 3)

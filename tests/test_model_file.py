@@ -88,7 +88,7 @@ def test_version_mismatch(tmp_path):
         config["version"] = 99
         arrays["config"] = np.array(json.dumps(config))
     rewrite(path, bump)
-    with pytest.raises(ModelFileError, match=r"format version 99; this minicnn reads versions \[1, 2\]"):
+    with pytest.raises(ModelFileError, match=r"format version 99; this minicnn reads versions \[1, 2, 3\]"):
         minicnn.load_model(path)
 
 

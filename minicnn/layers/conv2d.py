@@ -39,7 +39,8 @@ class Conv2D(Layer):
 
     input_ndim = 4
     #: The kernel functions (in ``minicnn.kernels``) this layer runs;
-    #: ``DepthwiseConv2D`` swaps in its own and inherits everything else.
+    #: ``DepthwiseConv2D`` swaps in its own and inherits everything else
+    #: (``Conv2DTranspose`` inherits the arguments and overrides the passes).
     _ops = ("conv2d_forward", "conv2d_backward_input", "conv2d_backward_kernel")
 
     def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid",
@@ -47,14 +48,23 @@ class Conv2D(Layer):
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  name: str | None = None, **kwargs) -> None:
         super().__init__(name=name, **kwargs)
-        where = f"Conv2D {self.name!r}"
         if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters <= 0:
-            raise ConfigError(f"{where}: filters must be a positive int, got {filters!r}")
+            raise ConfigError(f"{self._where()}: filters must be a positive int, got {filters!r}")
         self.filters = int(filters)
+        self._configure_window(kernel_size, strides, padding, activation, use_bias,
+                               kernel_initializer, bias_initializer)
+
+    def _where(self) -> str:
+        return f"{type(self).__name__} {self.name!r}"
+
+    def _configure_window(self, kernel_size, strides, padding, activation, use_bias,
+                          kernel_initializer, bias_initializer) -> None:
+        """Check and keep the arguments every convolution layer shares."""
+        where = self._where()
         self.kernel_size = as_pair(kernel_size, "kernel_size", where)
         self.strides = as_pair(strides, "strides", where)
         self.padding = check_padding(padding, where)
-        self.activation = activations.get(activation, f"{type(self).__name__} {self.name!r}")
+        self.activation = activations.get(activation, where)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)

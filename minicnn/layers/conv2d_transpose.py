@@ -28,34 +28,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import activations, initializers, kernels
+from .. import kernels
 from ..errors import ConfigError
-from .base import Layer, as_pair, check_padding
+from .conv2d import Conv2D
 
 
-class Conv2DTranspose(Layer):
-    """Transposed 2-D convolution (Keras ``Conv2DTranspose``, channels-last)."""
+class Conv2DTranspose(Conv2D):
+    """Transposed 2-D convolution (Keras ``Conv2DTranspose``, channels-last).
 
-    input_ndim = 4
+    Takes ``Conv2D``'s arguments (and their checks and ``get_config``); the
+    weights, the output size and the two passes are its own.
+    """
 
     def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid",
-                 output_padding=None, activation: str | None = None, use_bias: bool = True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 name: str | None = None, **kwargs) -> None:
-        super().__init__(name=name, **kwargs)
-        where = f"Conv2DTranspose {self.name!r}"
-        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters <= 0:
-            raise ConfigError(f"{where}: filters must be a positive int, got {filters!r}")
+                 output_padding=None, **kwargs) -> None:
+        super().__init__(filters, kernel_size, strides, padding, **kwargs)
         if output_padding is not None:
-            raise ConfigError(f"{where}: output_padding is not supported (only None, Keras's default)")
-        self.filters = int(filters)
-        self.kernel_size = as_pair(kernel_size, "kernel_size", where)
-        self.strides = as_pair(strides, "strides", where)
-        self.padding = check_padding(padding, where)
-        self.activation = activations.get(activation, f"{type(self).__name__} {self.name!r}")
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
+            raise ConfigError(f"{self._where()}: output_padding is not supported (only None, "
+                              "Keras's default)")
 
     def _create_weights(self, input_shape, rng):
         kh, kw = self.kernel_size
@@ -88,9 +78,6 @@ class Conv2DTranspose(Layer):
         self.preactivation = z
         return self.activation.forward(z)
 
-    def backward(self, dy):
-        return self.backward_preactivation(self.activation.backward(dy))
-
     def backward_preactivation(self, dz: np.ndarray) -> np.ndarray:
         """Backward from dL/dz, the gradient before the activation."""
         geo = self._geometry()
@@ -105,10 +92,3 @@ class Conv2DTranspose(Layer):
             return None
         return impl.conv2d_forward(dz, self.kernel.value, self.strides[0], self.strides[1],
                                    geo.pad_top, geo.pad_left, self.input_shape[0], self.input_shape[1])
-
-    def get_config(self):
-        return {"name": self.name, "filters": self.filters, "kernel_size": list(self.kernel_size),
-                "strides": list(self.strides), "padding": self.padding,
-                "activation": self.activation.name, "use_bias": self.use_bias,
-                "kernel_initializer": initializers.name_of(self.kernel_initializer),
-                "bias_initializer": initializers.name_of(self.bias_initializer)}

@@ -32,9 +32,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import activations, initializers
+from .. import initializers
 from ..errors import ConfigError
-from .base import as_pair, check_padding
 from .conv2d import Conv2D
 
 
@@ -50,18 +49,13 @@ class DepthwiseConv2D(Conv2D):
                  name: str | None = None, **kwargs) -> None:
         # Conv2D's constructor is skipped on purpose: there is no ``filters``.
         super(Conv2D, self).__init__(name=name, **kwargs)
-        where = f"DepthwiseConv2D {self.name!r}"
         if isinstance(depth_multiplier, bool) or not isinstance(depth_multiplier, (int, np.integer)) \
                 or depth_multiplier <= 0:
-            raise ConfigError(f"{where}: depth_multiplier must be a positive int, got {depth_multiplier!r}")
+            raise ConfigError(f"{self._where()}: depth_multiplier must be a positive int, "
+                              f"got {depth_multiplier!r}")
         self.depth_multiplier = int(depth_multiplier)
-        self.kernel_size = as_pair(kernel_size, "kernel_size", where)
-        self.strides = as_pair(strides, "strides", where)
-        self.padding = check_padding(padding, where)
-        self.activation = activations.get(activation, f"{type(self).__name__} {self.name!r}")
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(depthwise_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
+        self._configure_window(kernel_size, strides, padding, activation, use_bias,
+                               depthwise_initializer, bias_initializer)
 
     def _out_channels(self, in_channels: int) -> int:
         return in_channels * self.depth_multiplier
