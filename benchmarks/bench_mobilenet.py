@@ -48,19 +48,31 @@ def main(argv: list[str] | None = None) -> int:
     size, alpha = (96, 0.35) if args.quick else (224, 1.0)
     rounds = args.rounds or (3 if args.quick else 15)
 
-    model = MobileNetV2(input_shape=(size, size, 3), alpha=alpha, seed=0)
-    x = np.random.default_rng(0).uniform(-1, 1, (1, size, size, 3)).astype(np.float32)
+    # Logits out (no softmax): with random weights the probabilities are all ~1/1000,
+    # and a check on them would pass whatever the layers computed.
+    model = MobileNetV2(input_shape=(size, size, 3), alpha=alpha, seed=0, classifier_activation=None)
+    # BatchNorm statistics off their initial 0 and 1, so that signals do not fade to 0
+    # over 52 layers and the agreement check below means something.
+    rng = np.random.default_rng(0)
+    for layer in model.layers:
+        if type(layer).__name__ == "BatchNormalization":
+            c = layer.gamma.value.shape
+            layer.set_weights([rng.uniform(0.5, 1.5, c), rng.normal(0, 0.1, c),
+                               rng.normal(0, 0.1, c), rng.uniform(0.5, 1.5, c)])
+    x = rng.uniform(-1, 1, (1, size, size, 3)).astype(np.float32)
     ours = lambda: model.forward(x)  # noqa: E731 - inference mode, as predict runs it
     ms = {"minicnn": []}
     theirs = None
     if peers.keras_available():
         import keras
-        km = keras.applications.MobileNetV2(input_shape=(size, size, 3), alpha=alpha, weights=None)
+        km = keras.applications.MobileNetV2(input_shape=(size, size, 3), alpha=alpha, weights=None,
+                                            classifier_activation=None)
         with tempfile.TemporaryDirectory() as tmp:
             save_keras_weights(model, Path(tmp) / "m.weights.h5")
             km.load_weights(Path(tmp) / "m.weights.h5")
-        diff = float(np.abs(km.predict_on_batch(x) - model.forward(x)[-1]).max())
-        print(f"outputs agree: max |Keras - minicnn| = {diff:.2e}")
+        logits = model.forward(x)[-1]
+        diff = float(np.abs(km.predict_on_batch(x) - logits).max())
+        print(f"outputs agree: max |Keras - minicnn| = {diff:.2e} (logits up to {np.abs(logits).max():.2f})")
         theirs = lambda: km.predict_on_batch(x)  # noqa: E731
         ms["keras"] = []
     for _ in range(3):  # warm-up: JIT compile, caches, TF graph tracing

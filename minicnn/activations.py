@@ -63,7 +63,7 @@ class ReLU(ActivationFn):
         self._x = x
         y = np.maximum(x, 0)
         if self.max_value is not None:
-            y = np.minimum(y, self.max_value)
+            np.minimum(y, self.max_value, out=y)  # in place: y is already a new array
         return y.astype(x.dtype, copy=False)
 
     def backward(self, dy):

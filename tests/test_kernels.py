@@ -147,3 +147,21 @@ def test_conv_forward_matches_a_hand_computed_value():
         y = kern.conv2d_forward(x, k, 1, 1, 0, 0, 2, 2)[0, :, :, 0]
         # y[i, j] = x[i, j] - x[i+1, j+1] = -4 everywhere
         np.testing.assert_array_equal(y, np.full((2, 2), -4.0))
+
+
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_pointwise_conv_view_path_agrees(contiguous):
+    """im2col's 1x1 / stride 1 shortcut (cols is a reshaped view of x, no copy)."""
+    rng = np.random.default_rng(5)
+    full = rng.standard_normal((2, 5, 4, 6)).astype(np.float32)
+    x = full if contiguous else full[..., ::2]          # a strided view: channels 0, 2, 4
+    c = x.shape[3]
+    k = rng.standard_normal((1, 1, c, 7)).astype(np.float32)
+    dy = rng.standard_normal((2, 5, 4, 7)).astype(np.float32)
+    fast = IMPLEMENTATIONS["im2col"]
+    np.testing.assert_allclose(fast.conv2d_forward(x, k, 1, 1, 0, 0, 5, 4),
+                               REF.conv2d_forward(x, k, 1, 1, 0, 0, 5, 4), **TOL)
+    np.testing.assert_allclose(fast.conv2d_backward_input(dy, k, 5, 4, 1, 1, 0, 0),
+                               REF.conv2d_backward_input(dy, k, 5, 4, 1, 1, 0, 0), **TOL)
+    np.testing.assert_allclose(fast.conv2d_backward_kernel(x, dy, 1, 1, 1, 1, 0, 0),
+                               REF.conv2d_backward_kernel(x, dy, 1, 1, 1, 1, 0, 0), **TOL)

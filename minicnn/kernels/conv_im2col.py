@@ -97,7 +97,21 @@ def _key(x, *geometry) -> tuple:
     return (id(x), x.shape, x.dtype.str) + geometry
 
 
+def _pointwise(kh, kw, stride_h, stride_w, pad_top, pad_left) -> bool:
+    """A 1x1 window, stride 1, no padding: each cols row is one pixel's channels.
+
+    Then im2col is the identity on memory - row r = (n, i, j) of cols is
+    x[n, i, j, :] - so cols is just a reshaped *view* of x, and col2im a
+    reshape of dcols; no copy either way (MobileNetV2 has 35 such convolutions)::
+
+        x (N, H, W, C)  --reshape-->  cols (N*H*W, C)
+    """
+    return kh == kw == 1 and stride_h == stride_w == 1 and pad_top == pad_left == 0
+
+
 def _unroll_and_keep(x, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w):
+    if _pointwise(kh, kw, stride_h, stride_w, pad_top, pad_left):
+        return np.ascontiguousarray(x).reshape(-1, x.shape[3])
     cols = im2col(x, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w)
     key = _key(x, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w)
     _saved.pop(key, None)
@@ -108,6 +122,8 @@ def _unroll_and_keep(x, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, ou
 
 
 def _kept_or_unroll(x, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w):
+    if _pointwise(kh, kw, stride_h, stride_w, pad_top, pad_left):
+        return np.ascontiguousarray(x).reshape(-1, x.shape[3])
     hit = _saved.get(_key(x, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w))
     if hit is not None and hit[0] is x:
         return hit[1]
@@ -127,6 +143,8 @@ def conv2d_backward_input(dy, kernel, in_h, in_w, stride_h, stride_w, pad_top, p
     n_batch, out_h, out_w, out_c = dy.shape
     kh, kw, in_c, _ = kernel.shape
     dcols = dy.reshape(-1, out_c) @ kernel.reshape(kh * kw * in_c, out_c).T
+    if _pointwise(kh, kw, stride_h, stride_w, pad_top, pad_left):
+        return dcols.reshape(n_batch, in_h, in_w, in_c)
     return col2im(dcols, n_batch, in_h, in_w, in_c, kh, kw, stride_h, stride_w,
                   pad_top, pad_left, out_h, out_w)
 
