@@ -164,28 +164,8 @@ def _entries(data: bytes) -> dict[str, np.ndarray]:
         return {k: f[k] for k in f.files}
 
 
-ENTRIES = _entries(MODEL)
-
-
-@FUZZ
-@given(**DAMAGE)
-def test_damaged_config_inside_an_intact_archive(flips, keep):
-    """Past the zip's CRC: a well-formed archive whose JSON config was damaged."""
-    text = str(ENTRIES["config"]).encode()
-    damaged = damage(text, flips, keep).decode("utf-8", errors="replace")
-    with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / "m.minicnn"
-        with open(path, "wb") as f:
-            np.savez(f, **dict(ENTRIES, config=np.array(damaged)))
-        try:
-            model = minicnn.load_model(path)
-        except ModelFileError:
-            pass
-        else:
-            assert model.predict(np.zeros((1, 28, 28), np.float32), verbose=0).shape == (1, 10)
-
-
 def _graph_entries() -> dict[str, np.ndarray]:
+    """A functional model's file: its config also lists each layer's inputs."""
     minicnn.clear_session()
     inputs = minicnn.layers.Input((4, 4, 2))
     x = minicnn.layers.Conv2D(2, 1)(inputs)
@@ -196,22 +176,26 @@ def _graph_entries() -> dict[str, np.ndarray]:
         return _entries((Path(d) / "g.minicnn").read_bytes())
 
 
-GRAPH_ENTRIES = _graph_entries()
+# (the archive's entries, an input batch, the output shape it must give)
+SAVED = {"sequential": (_entries(MODEL), np.zeros((1, 28, 28), np.float32), (1, 10)),
+         "functional": (_graph_entries(), np.zeros((1, 4, 4, 2), np.float32), (1, 3))}
 
 
+@pytest.mark.parametrize("kind", list(SAVED))
 @FUZZ
 @given(**DAMAGE)
-def test_damaged_graph_config_inside_an_intact_archive(flips, keep):
-    """The same for a functional model, whose config also lists each layer's inputs."""
-    text = str(GRAPH_ENTRIES["config"]).encode()
+def test_damaged_config_inside_an_intact_archive(kind, flips, keep):
+    """Past the zip's CRC: a well-formed archive whose JSON config was damaged."""
+    entries, x, out_shape = SAVED[kind]
+    text = str(entries["config"]).encode()
     damaged = damage(text, flips, keep).decode("utf-8", errors="replace")
     with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / "g.minicnn"
+        path = Path(d) / "m.minicnn"
         with open(path, "wb") as f:
-            np.savez(f, **dict(GRAPH_ENTRIES, config=np.array(damaged)))
+            np.savez(f, **dict(entries, config=np.array(damaged)))
         try:
             model = minicnn.load_model(path)
         except ModelFileError:
             pass
         else:
-            assert model.predict(np.zeros((1, 4, 4, 2), np.float32), verbose=0).shape == (1, 3)
+            assert model.predict(x, verbose=0).shape == out_shape
