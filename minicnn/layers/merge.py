@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import config
-from ..errors import ConfigError, InputError, NotBuiltError, ShapeError
+from ..errors import ConfigError, InputError, ShapeError
 from .base import Layer
 
 
@@ -43,9 +43,8 @@ class _Merge(Layer):
         self.dtype = config.float_dtype()
         self.built = True
 
-    def apply(self, xs: list[np.ndarray], training: bool = False) -> np.ndarray:
-        if not self.built:
-            raise NotBuiltError(f"{self._describe()} is not built yet")
+    def _check_input(self, xs) -> None:
+        """``Layer.apply`` runs this before ``forward``: one array per input, each of its shape."""
         if not isinstance(xs, (list, tuple)) or len(xs) != len(self.input_shape):
             raise InputError(f"{self._describe()} expects a list of {len(self.input_shape)} arrays, "
                              f"got {type(xs).__name__}")
@@ -53,12 +52,6 @@ class _Merge(Layer):
             if not isinstance(x, np.ndarray) or x.shape[1:] != shape:
                 raise ShapeError(f"{self._describe()} expects input {i} of shape {(None,) + shape}, "
                                  f"got {getattr(x, 'shape', type(x).__name__)}")
-        y = self.forward(list(xs), training=training)
-        for hook in list(self._hooks.values()):
-            replaced = hook(self, xs, y)
-            if replaced is not None:
-                y = replaced
-        return y
 
 
 class Add(_Merge):

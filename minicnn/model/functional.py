@@ -35,10 +35,8 @@ from ..errors import ConfigError, NotBuiltError
 from ..layers.base import Layer
 from ..layers.input_layer import InputLayer
 from ..naming import unique_name
-from . import validation
 from .base import BaseModel
 from .graph import as_tensor_list, keras_order
-from .progress import ProgressBar
 from .summary import format_summary, print_summary
 
 
@@ -199,24 +197,10 @@ class Model(BaseModel):
             return seed
         return self._backprop(target, seed, preactivation, record, True, record_target=True)
 
-    def predict(self, x, batch_size: int = 32, verbose: int = 1):
-        """Outputs for every sample in inference mode; a list with several outputs."""
-        if len(self.outputs) == 1 and not self._list_output:
-            return super().predict(x, batch_size, verbose)
-        x = validation.check_x(self, x)
-        batch_size = validation.check_batch_size(self, batch_size)
-        steps = -(-len(x) // batch_size)
-        bar = ProgressBar(steps) if verbose else None
-        pieces: list[list[np.ndarray]] = [[] for _ in self.outputs]
-        for step in range(steps):
-            outs = self.forward(x[step * batch_size:(step + 1) * batch_size])
-            for piece, index in zip(pieces, self._output_index):
-                piece.append(outs[index])
-            if bar:
-                bar.update(step + 1, {})
-        if bar:
-            bar.finish({})
-        return [np.concatenate(piece, axis=0) for piece in pieces]
+    def _predict_batch(self, x: np.ndarray) -> list[np.ndarray]:
+        """One array per output tensor (``predict`` concatenates the batches)."""
+        outputs = self.forward(x)
+        return [outputs[index] for index in self._output_index]
 
     def summary(self, print_fn: Callable[[str], None] | None = None) -> None:
         """The Keras-style table, with the "Connected to" column of functional models."""

@@ -232,18 +232,30 @@ class TrainingMixin:
             bar.finish(logs)
         return list(logs.values()) if self.metrics else logs["loss"]
 
-    def predict(self, x, batch_size: int = 32, verbose: int = 1) -> np.ndarray:
-        """Outputs of the last layer for every sample, in inference mode."""
+    #: A functional model built with a list of outputs predicts a list (as Keras).
+    _list_output = False
+
+    def _predict_batch(self, x: np.ndarray) -> list[np.ndarray]:
+        """The model's output(s) for one batch: here the last layer's; a functional
+        model returns one array per output tensor."""
+        return [self.forward(x)[-1]]
+
+    def predict(self, x, batch_size: int = 32, verbose: int = 1):
+        """Outputs for every sample, in inference mode (a list for a multi-output model)."""
         x = validation.check_x(self, x)
         self._ensure_built(x)
         batch_size = validation.check_batch_size(self, batch_size)
         steps = -(-len(x) // batch_size)
         bar = ProgressBar(steps) if verbose else None
-        out = []
+        pieces: list[list[np.ndarray]] = []
         for step in range(steps):
-            out.append(self.forward(x[step * batch_size:(step + 1) * batch_size])[-1])
+            outs = self._predict_batch(x[step * batch_size:(step + 1) * batch_size])
+            pieces = pieces or [[] for _ in outs]
+            for piece, out in zip(pieces, outs):
+                piece.append(out)
             if bar:
                 bar.update(step + 1, {})
         if bar:
             bar.finish({})
-        return np.concatenate(out, axis=0)
+        results = [np.concatenate(piece, axis=0) for piece in pieces]
+        return results if self._list_output else results[0]
