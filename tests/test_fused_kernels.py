@@ -73,12 +73,49 @@ def test_kept_cols_are_never_stale(rng):
                                ref.conv2d_backward_kernel(other, dy, 3, 3, *args), **TOL)
 
 
-def test_kept_cols_are_bounded():
-    x = np.zeros((1, 4, 4, 1), np.float32)
-    k = np.zeros((2, 2, 1, 1), np.float32)
-    for _ in range(3 * conv_im2col._KEEP):
+def test_kept_cols_live_exactly_as_long_as_x():
+    x = np.ones((2, 4, 4, 1), np.float32)
+    k = np.ones((2, 2, 1, 1), np.float32)
+    before = len(conv_im2col._saved)
+    conv_im2col.conv2d_forward(x, k, 1, 1, 0, 0, 3, 3)
+    conv_im2col.conv2d_forward(x, k, 2, 2, 0, 0, 2, 2)     # a second geometry of the same x
+    assert set(conv_im2col._saved[id(x)]) == {(2, 2, 1, 1, 0, 0, 3, 3), (2, 2, 2, 2, 0, 0, 2, 2)}
+    for _ in range(50):                                      # temporaries come and go
         conv_im2col.conv2d_forward(x.copy(), k, 1, 1, 0, 0, 3, 3)
-    assert len(conv_im2col._saved) <= conv_im2col._KEEP
+    assert len(conv_im2col._saved) == before + 1
+    del x
+    assert len(conv_im2col._saved) == before
+
+
+@pytest.mark.parametrize("budget", [1, 700])
+@given(case=st.integers(0, 2**16))
+def test_grouped_batches_give_the_same_results(budget, case):
+    """With a tiny cols budget, the batch is cut into groups (one image each at
+    budget 1; a few images at 700 bytes): every pass must still match the
+    reference, with the cols kept by the forward and with cols unrolled afresh."""
+    rng = np.random.default_rng(case)
+    n, h, w = rng.integers(1, 6), rng.integers(2, 8), rng.integers(2, 8)
+    c, o = rng.integers(1, 4), rng.integers(1, 40)            # o > KH*KW*C too: the transposed product
+    x = rng.standard_normal((n, h, w, c)).astype(np.float32)
+    k = rng.standard_normal((2, 3, c, o)).astype(np.float32)
+    geo = window_geometry(h, w, (2, 3), (1, 2), "same")
+    args = (1, 2, geo.pad_top, geo.pad_left)
+    dy = rng.standard_normal((n, geo.out_h, geo.out_w, o)).astype(np.float32)
+    ref = IMPLEMENTATIONS["reference"]
+    saved_budget = conv_im2col._CHUNK_BYTES
+    conv_im2col._CHUNK_BYTES = budget
+    try:
+        groups = conv_im2col._groups(n, geo.out_h * geo.out_w * 6 * c * 4)
+        assert sum(g.stop - g.start for g in groups) == n and (budget > 1 or len(groups) == n)
+        y = conv_im2col.conv2d_forward(x, k, *args, geo.out_h, geo.out_w)
+        np.testing.assert_allclose(y, ref.conv2d_forward(x, k, *args, geo.out_h, geo.out_w), **TOL)
+        for source in (x, x.copy()):                          # kept cols, then fresh ones
+            np.testing.assert_allclose(conv_im2col.conv2d_backward_kernel(source, dy, 2, 3, *args),
+                                       ref.conv2d_backward_kernel(x, dy, 2, 3, *args), **TOL)
+        np.testing.assert_allclose(conv_im2col.conv2d_backward_input(dy, k, h, w, *args),
+                                   ref.conv2d_backward_input(dy, k, h, w, *args), **TOL)
+    finally:
+        conv_im2col._CHUNK_BYTES = saved_budget
 
 
 @pytest.mark.parametrize("backend", ["numba", "im2col"])
