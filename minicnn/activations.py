@@ -60,16 +60,19 @@ class ReLU(ActivationFn):
         self.max_value = max_value
 
     def forward(self, x):
+        if self.max_value is None:
+            # max(x, 0) in one fused pass (kernels/elementwise.py); backward reads y.
+            self._x, self._y = None, elementwise.relu_forward(x)
+            return self._y
         self._x = x
         y = np.maximum(x, 0)
-        if self.max_value is not None:
-            np.minimum(y, self.max_value, out=y)  # in place: y is already a new array
+        np.minimum(y, self.max_value, out=y)  # in place: y is already a new array
         return y.astype(x.dtype, copy=False)
 
     def backward(self, dy):
-        passes = self._x > 0
-        if self.max_value is not None:
-            passes &= self._x < self.max_value
+        if self.max_value is None:
+            return elementwise.relu_backward(dy, self._y)  # dy where y > 0 (that is, x > 0)
+        passes = (self._x > 0) & (self._x < self.max_value)
         return dy * passes
 
 

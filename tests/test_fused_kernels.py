@@ -25,6 +25,27 @@ def test_leaky_relu_kernels_match_reference(shape, slope, dtype, seed):
                                   elementwise.leaky_relu_backward_reference(dy, y, slope))
 
 
+@given(shape=st.lists(st.integers(1, 7), min_size=1, max_size=4),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16))
+def test_relu_kernels_match_reference(shape, dtype, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(dtype)
+    x.flat[0] = 0.0                                     # the kink: output 0, gradient 0
+    dy = rng.standard_normal(shape).astype(dtype)
+    y = elementwise.relu_forward(x)
+    np.testing.assert_array_equal(y, elementwise.relu_forward_reference(x))
+    assert y.dtype == dtype and not np.signbit(y).any()  # no -0.0
+    np.testing.assert_array_equal(elementwise.relu_backward(dy, y),
+                                  elementwise.relu_backward_reference(dy, y))
+
+
+def test_relu_lets_nan_through_with_zero_gradient():
+    x = np.array([np.nan, -1.0, 2.0], np.float32)
+    y = elementwise.relu_forward(x)
+    np.testing.assert_array_equal(y, np.maximum(x, 0))      # NaN stays NaN, as in NumPy
+    np.testing.assert_array_equal(elementwise.relu_backward(np.ones(3, np.float32), y), [0, 0, 1])
+
+
 def test_leaky_relu_backward_from_output_equals_backward_from_input(rng):
     # The kernel decides on y > 0; the textbook on x > 0. Same set for every slope >= 0.
     x = np.array([-2.0, -0.0, 0.0, 1e-30, 3.0], dtype=np.float32)

@@ -7,9 +7,14 @@ in parallel over the flattened array::
 
     leaky_relu_forward:   y[i]  = x[i]            if x[i] > 0 else slope * x[i]
     leaky_relu_backward:  dx[i] = dy[i]           if y[i] > 0 else slope * dy[i]
+    relu_forward:         y[i]  = 0               if x[i] <= 0 else x[i]
+    relu_backward:        dx[i] = dy[i]           if y[i] > 0 else 0
 
-The backward pass looks at the *output* ``y``: for any slope >= 0, y > 0
-exactly where x > 0, so no mask needs to be kept. ``*_reference`` are the
+The backward passes look at the *output* ``y``: for any slope >= 0, y > 0
+exactly where x > 0, so no mask needs to be kept. ReLU is not LeakyReLU with
+slope 0, which would give -0.0 for negative x; it is written so that a NaN
+fails ``x <= 0`` and passes through, as it does through ``np.maximum(x, 0)``
+(the gradient there is 0, as TensorFlow's ``dy * (x > 0)``). ``*_reference`` are the
 same formulas in plain NumPy (a test proves they agree).
 """
 
@@ -55,3 +60,38 @@ def leaky_relu_forward(x: np.ndarray, slope: float) -> np.ndarray:
 def leaky_relu_backward(dy: np.ndarray, y: np.ndarray, slope: float) -> np.ndarray:
     dy = np.ascontiguousarray(dy, dtype=y.dtype)
     return _leaky_backward_flat(dy.reshape(-1), np.ascontiguousarray(y).reshape(-1), float(slope)).reshape(dy.shape)
+
+
+def relu_forward_reference(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, x.dtype.type(0))
+
+
+def relu_backward_reference(dy: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return dy * (y > 0).astype(dy.dtype)
+
+
+@njit(cache=True, parallel=True)
+def _relu_forward_flat(x):
+    y = np.empty_like(x)
+    for i in prange(x.size):
+        v = x[i]
+        y[i] = 0 if v <= 0 else v
+    return y
+
+
+@njit(cache=True, parallel=True)
+def _relu_backward_flat(dy, y):
+    dx = np.empty_like(dy)
+    for i in prange(dy.size):
+        dx[i] = dy[i] if y[i] > 0 else 0
+    return dx
+
+
+def relu_forward(x: np.ndarray) -> np.ndarray:
+    x = np.ascontiguousarray(x)
+    return _relu_forward_flat(x.reshape(-1)).reshape(x.shape)
+
+
+def relu_backward(dy: np.ndarray, y: np.ndarray) -> np.ndarray:
+    dy = np.ascontiguousarray(dy, dtype=y.dtype)
+    return _relu_backward_flat(dy.reshape(-1), np.ascontiguousarray(y).reshape(-1)).reshape(dy.shape)

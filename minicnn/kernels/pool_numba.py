@@ -26,17 +26,20 @@ def max_pool2d_forward(x, pool_h, pool_w, stride_h, stride_w, pad_top, pad_left,
         for j in range(out_w):
             w0 = max(j * stride_w - pad_left, 0)
             w1 = min(j * stride_w - pad_left + pool_w, in_w)
+            # The window's first cell starts as the max of every channel; then each
+            # cell is compared, channels innermost, so that the loop reads x along
+            # its contiguous last axis (the reference's order, channel outermost,
+            # jumps C values at every step).
             for c in range(chans):
-                best = x[n, h0, w0, c]
-                best_idx = h0 * in_w + w0
-                for h in range(h0, h1):
-                    for w in range(w0, w1):
+                y[n, i, j, c] = x[n, h0, w0, c]
+                argmax[n, i, j, c] = h0 * in_w + w0
+            for h in range(h0, h1):
+                for w in range(w0, w1):
+                    for c in range(chans):
                         v = x[n, h, w, c]
-                        if v > best:  # strict: ties keep the first max (row-major)
-                            best = v
-                            best_idx = h * in_w + w
-                y[n, i, j, c] = best
-                argmax[n, i, j, c] = best_idx
+                        if v > y[n, i, j, c]:  # strict: ties keep the first max (row-major)
+                            y[n, i, j, c] = v
+                            argmax[n, i, j, c] = h * in_w + w
     return y, argmax
 
 
