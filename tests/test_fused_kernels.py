@@ -108,12 +108,14 @@ def test_kept_cols_live_exactly_as_long_as_x():
     assert len(conv_im2col._saved) == before
 
 
+@pytest.mark.parametrize("keep_bytes", [0, conv_im2col._KEEP_BYTES])
 @pytest.mark.parametrize("budget", [1, 700])
 @given(case=st.integers(0, 2**16))
-def test_grouped_batches_give_the_same_results(budget, case):
+def test_grouped_batches_give_the_same_results(budget, keep_bytes, case):
     """With a tiny cols budget, the batch is cut into groups (one image each at
     budget 1; a few images at 700 bytes): every pass must still match the
-    reference, with the cols kept by the forward and with cols unrolled afresh."""
+    reference - with the cols kept by the forward, with cols unrolled afresh,
+    and (keep_bytes 0) with one group buffer reused by every group."""
     rng = np.random.default_rng(case)
     n, h, w = rng.integers(1, 6), rng.integers(2, 8), rng.integers(2, 8)
     c, o = rng.integers(1, 4), rng.integers(1, 40)            # o > KH*KW*C too: the transposed product
@@ -123,8 +125,8 @@ def test_grouped_batches_give_the_same_results(budget, case):
     args = (1, 2, geo.pad_top, geo.pad_left)
     dy = rng.standard_normal((n, geo.out_h, geo.out_w, o)).astype(np.float32)
     ref = IMPLEMENTATIONS["reference"]
-    saved_budget = conv_im2col._CHUNK_BYTES
-    conv_im2col._CHUNK_BYTES = budget
+    saved = conv_im2col._CHUNK_BYTES, conv_im2col._KEEP_BYTES
+    conv_im2col._CHUNK_BYTES, conv_im2col._KEEP_BYTES = budget, keep_bytes
     try:
         groups = conv_im2col._groups(n, geo.out_h * geo.out_w * 6 * c * 4)
         assert sum(g.stop - g.start for g in groups) == n and (budget > 1 or len(groups) == n)
@@ -135,8 +137,9 @@ def test_grouped_batches_give_the_same_results(budget, case):
                                        ref.conv2d_backward_kernel(x, dy, 2, 3, *args), **TOL)
         np.testing.assert_allclose(conv_im2col.conv2d_backward_input(dy, k, h, w, *args),
                                    ref.conv2d_backward_input(dy, k, h, w, *args), **TOL)
+        assert (id(x) in conv_im2col._saved) == (keep_bytes > 0)
     finally:
-        conv_im2col._CHUNK_BYTES = saved_budget
+        conv_im2col._CHUNK_BYTES, conv_im2col._KEEP_BYTES = saved
 
 
 @pytest.mark.parametrize("backend", ["numba", "im2col"])

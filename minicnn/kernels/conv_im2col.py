@@ -34,13 +34,12 @@ from numba import njit, prange
 
 
 @njit(cache=True, parallel=True)
-def im2col(x, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w):
-    """x (N, H, W, C) -> cols (N*OH*OW, KH*KW*C), zeros over the padding."""
+def im2col(x, cols, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w):
+    """Fill cols (N*OH*OW, KH*KW*C) from the windows of x (N, H, W, C), zeros over the padding.
+
+    Every entry is written (a pixel, or a 0), so the caller may hand in np.empty.
+    """
     n_batch, in_h, in_w, in_c = x.shape
-    # np.empty, not np.zeros: every entry is written below (a pixel, or a 0 where
-    # the window hangs over the padding), so zeroing first would write the whole
-    # matrix twice - and np.zeros does that on one thread.
-    cols = np.empty((n_batch * out_h * out_w, kh * kw * in_c), dtype=x.dtype)
     for ni in prange(n_batch * out_h):
         n = ni // out_h
         i = ni % out_h
@@ -57,7 +56,6 @@ def im2col(x, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w):
                     else:
                         for c in range(in_c):
                             cols[row, base + c] = x[n, h, w, c]
-    return cols
 
 
 @njit(cache=True, parallel=True)
@@ -140,6 +138,28 @@ def _pointwise(kh, kw, stride_h, stride_w, pad_top, pad_left) -> bool:
 
 
 # ---------------------------------------------------------------- the three passes
+# Keeping every group's cols for the kernel gradient saves unrolling x again,
+# but only while they are small: above _KEEP_BYTES (a large predict batch,
+# where no backward follows anyway) freeing and mapping that much memory on
+# every call cost more than unrolling again, so one group's buffer is reused.
+_KEEP_BYTES = 24 * 2**20
+
+
+def _unrolled_groups(x, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w, keep: bool):
+    """Yield (images, cols) for each group of images of x; one buffer reused unless ``keep``."""
+    n_batch, _, _, in_c = x.shape
+    width = kh * kw * in_c
+    groups = _groups(n_batch, out_h * out_w * width * x.itemsize)
+    buffer = None
+    for images in groups:
+        count = (images.stop - images.start) * out_h * out_w
+        if keep or buffer is None:
+            buffer = np.empty((count, width), dtype=x.dtype)
+        cols = buffer[:count]
+        im2col(x[images], cols, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w)
+        yield images, cols
+
+
 def conv2d_forward(x, kernel, stride_h, stride_w, pad_top, pad_left, out_h, out_w):
     """y = x (*) kernel. x: (N, H, W, C), kernel: (KH, KW, C, O) -> y: (N, OH, OW, O)."""
     kh, kw, in_c, out_c = kernel.shape
@@ -149,12 +169,15 @@ def conv2d_forward(x, kernel, stride_h, stride_w, pad_top, pad_left, out_h, out_
         return (np.ascontiguousarray(x).reshape(-1, in_c) @ weights).reshape(n_batch, out_h, out_w, out_c)
     # y viewed as (N*OH*OW, O): the rows of one group of images are one block of it
     y = np.empty((n_batch * pixels, out_c), dtype=np.result_type(x.dtype, kernel.dtype))
+    geometry = (kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w)
+    keep = n_batch * pixels * kh * kw * in_c * x.itemsize <= _KEEP_BYTES
     pieces = []
-    for images in _groups(n_batch, pixels * kh * kw * in_c * x.itemsize):
-        cols = im2col(x[images], kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w)
+    for images, cols in _unrolled_groups(x, *geometry, keep=keep):
         np.matmul(cols, weights, out=y[images.start * pixels:images.stop * pixels])
-        pieces.append(cols)
-    _keep(x, (kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w), pieces)
+        if keep:
+            pieces.append(cols)
+    if keep:
+        _keep(x, geometry, pieces)
     return y.reshape(n_batch, out_h, out_w, out_c)
 
 
@@ -166,10 +189,14 @@ def conv2d_backward_input(dy, kernel, in_h, in_w, stride_h, stride_w, pad_top, p
     d_y = dy.reshape(-1, out_c)
     if _pointwise(kh, kw, stride_h, stride_w, pad_top, pad_left):
         return (d_y @ weights_t).reshape(n_batch, in_h, in_w, in_c)
-    dx = np.empty((n_batch, in_h, in_w, in_c), dtype=np.result_type(dy.dtype, kernel.dtype))
+    dtype = np.result_type(dy.dtype, kernel.dtype)
+    dx = np.empty((n_batch, in_h, in_w, in_c), dtype=dtype)
     pixels = out_h * out_w
-    for images in _groups(n_batch, pixels * kh * kw * in_c * dx.itemsize):
-        dcols = d_y[images.start * pixels:images.stop * pixels] @ weights_t
+    groups = _groups(n_batch, pixels * kh * kw * in_c * dx.itemsize)
+    buffer = np.empty(((groups[0].stop - groups[0].start) * pixels, kh * kw * in_c), dtype=dtype)
+    for images in groups:
+        block = d_y[images.start * pixels:images.stop * pixels]
+        dcols = np.matmul(block, weights_t, out=buffer[:len(block)])
         col2im(dcols, dx[images], kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w)
     return dx
 
@@ -183,10 +210,13 @@ def conv2d_backward_kernel(x, dy, kh, kw, stride_h, stride_w, pad_top, pad_left)
         return (np.ascontiguousarray(x).reshape(-1, in_c).T @ d_y).reshape(kh, kw, in_c, out_c)
     geometry = (kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w)
     kept = _saved.get(id(x), {}).get(geometry)
+    if kept is not None:
+        pieces = zip(_groups(n_batch, out_h * out_w * kh * kw * in_c * x.itemsize), kept)
+    else:
+        pieces = _unrolled_groups(x, *geometry, keep=False)
     pixels = out_h * out_w
     dkernel = None
-    for g, images in enumerate(_groups(n_batch, pixels * kh * kw * in_c * x.itemsize)):
-        cols = kept[g] if kept is not None else im2col(x[images], *geometry)
+    for images, cols in pieces:
         rows = d_y[images.start * pixels:images.stop * pixels]
         # (KH*KW*C, rows) @ (rows, O). With few columns in cols (the first layer:
         # 3x3x3 = 27), BLAS is about twice as fast on the same product transposed,
