@@ -115,10 +115,11 @@ def _groups(n_batch: int, cols_bytes_per_image: int) -> list[slice]:
 # finite-difference check does) is never served stale cols by the forward;
 # between a forward and its backward, x must not change - the same contract
 # as every layer's saved input.
-_saved: dict[int, dict[tuple, list[np.ndarray]]] = {}
+_saved: dict[int, dict[tuple, list[tuple[slice, np.ndarray]]]] = {}
 
 
-def _keep(x: np.ndarray, geometry: tuple, pieces: list[np.ndarray]) -> None:
+def _keep(x: np.ndarray, geometry: tuple, pieces: list[tuple[slice, np.ndarray]]) -> None:
+    """Keep the (images, cols) pairs of x's forward, for as long as x lives."""
     if id(x) not in _saved:
         _saved[id(x)] = {}
         weakref.finalize(x, _saved.pop, id(x), None)
@@ -172,10 +173,11 @@ def conv2d_forward(x, kernel, stride_h, stride_w, pad_top, pad_left, out_h, out_
     geometry = (kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w)
     keep = n_batch * pixels * kh * kw * in_c * x.itemsize <= _KEEP_BYTES
     pieces = []
+    # One group at a time: without ``keep`` every group is unrolled into the same
+    # buffer, so each must be multiplied before the next is unrolled.
     for images, cols in _unrolled_groups(x, *geometry, keep=keep):
         np.matmul(cols, weights, out=y[images.start * pixels:images.stop * pixels])
-        if keep:
-            pieces.append(cols)
+        pieces.append((images, cols))
     if keep:
         _keep(x, geometry, pieces)
     return y.reshape(n_batch, out_h, out_w, out_c)
@@ -203,17 +205,13 @@ def conv2d_backward_input(dy, kernel, in_h, in_w, stride_h, stride_w, pad_top, p
 
 def conv2d_backward_kernel(x, dy, kh, kw, stride_h, stride_w, pad_top, pad_left):
     """dL/dkernel. x: (N, H, W, C), dy: (N, OH, OW, O) -> dkernel: (KH, KW, C, O)."""
-    n_batch, out_h, out_w, out_c = dy.shape
+    _, out_h, out_w, out_c = dy.shape
     in_c = x.shape[3]
     d_y = dy.reshape(-1, out_c)
     if _pointwise(kh, kw, stride_h, stride_w, pad_top, pad_left):
         return (np.ascontiguousarray(x).reshape(-1, in_c).T @ d_y).reshape(kh, kw, in_c, out_c)
     geometry = (kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w)
-    kept = _saved.get(id(x), {}).get(geometry)
-    if kept is not None:
-        pieces = zip(_groups(n_batch, out_h * out_w * kh * kw * in_c * x.itemsize), kept)
-    else:
-        pieces = _unrolled_groups(x, *geometry, keep=False)
+    pieces = _saved.get(id(x), {}).get(geometry) or _unrolled_groups(x, *geometry, keep=False)
     pixels = out_h * out_w
     dkernel = None
     for images, cols in pieces:
