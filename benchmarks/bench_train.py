@@ -11,6 +11,9 @@ For each seed model (``kconv`` for MNIST, ``cifar_cnn`` for CIFAR-10), batch 32:
   moment of the machine hits all of them - after warm-up steps; the median
   over rounds is reported.
 * **predict**: images per second of ``predict`` on 1024 images, batch 128.
+* **page faults**: minor page faults per training step (``ru_minflt``) of
+  each engine in the same rounds - memory the OS had to map and zero afresh
+  (see ``minicnn/_memory.py``).
 * **peak memory**: each engine runs a 200-step ``fit`` in a fresh child
   process; the peak resident set (``ru_maxrss``) is reported, and the same
   figure before ``fit`` (imports and model), so the two can be told apart.
@@ -95,13 +98,17 @@ def time_training(engines: dict, shape, batch: int, steps: int, rounds: int, war
         for _ in range(warmup):
             step(x, y)
     per_step = {name: [] for name in engines}
+    faults = {name: [] for name in engines}
     for _ in range(rounds):
         for name, (step, _) in engines.items():
+            faults_before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             start = time.perf_counter()
             for _ in range(steps):
                 step(x, y)
             per_step[name].append((time.perf_counter() - start) / steps * 1000)
-    return {name: statistics.median(v) for name, v in per_step.items()}
+            faults[name].append((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults_before) / steps)
+    return ({name: statistics.median(v) for name, v in per_step.items()},
+            {name: statistics.median(v) for name, v in faults.items()})
 
 
 def time_predict(engines: dict, shape, images: int, rounds: int) -> dict:
@@ -192,12 +199,15 @@ def write_report(results: dict, out: Path) -> None:
               "|---|---|" + "---|" * len(engines) + "---|---|"]
     for name, r in results["models"].items():
         for metric, key, fmt in (("train step (ms)", "train_ms", "{:.1f}"), ("predict (images/s)", "predict_ips", "{:.0f}"),
+                                 ("page faults per train step", "faults_per_step", "{:.0f}"),
                                  ("peak RSS of a 200-step fit (MiB)", "peak_mib", "{:.0f}"),
                                  ("RSS before that fit (MiB)", "before_fit_mib", "{:.0f}")):
             row = r.get(key, {})
             if not row:
                 continue
-            ratio = lambda peer: f"{row['minicnn'] / row[peer]:.2f}" if peer in row else "-"  # noqa: E731
+            # a ratio of page-fault counts near 0 says nothing; the counts are shown as they are
+            ratio = lambda peer: f"{row['minicnn'] / row[peer]:.2f}" if peer in row and key != "faults_per_step" \
+                else "-"  # noqa: E731
             lines.append(f"| {MODELS[name][1]} | {metric} | " + " | ".join(
                 fmt.format(row[e]) if e in row else "-" for e in engines) + f" | {ratio('keras')} | {ratio('torch')} |")
     if results.get("startup"):
@@ -259,7 +269,8 @@ def main(argv=None) -> dict:
     for name in args.models:
         shape = MODELS[name][0]
         engines = make_engines(name, args.peers)
-        record = {"train_ms": time_training(engines, shape, args.batch, args.steps, args.rounds, args.warmup),
+        train_ms, faults = time_training(engines, shape, args.batch, args.steps, args.rounds, args.warmup)
+        record = {"train_ms": train_ms, "faults_per_step": faults,
                   "predict_ips": time_predict(engines, shape, 256 if args.quick else 1024, max(args.rounds // 2, 1))}
         if not args.no_memory:
             memory = {engine: run_child(["--child-memory", engine, name, "200"]) for engine in engines}

@@ -9,6 +9,7 @@
 """
 
 from . import _threads  # noqa: F401  (must run before any Numba kernel: see the module)
+from . import _memory  # noqa: F401  (keeps freed memory for the next step: see the module)
 from . import activations, applications, callbacks, initializers, io, kernels, layers, losses, optimizers, zoo
 from .config import floatx, get_backend, set_backend, set_floatx
 from .errors import (ConfigError, DatasetError, InputError, MiniCNNError, ModelFileError,

@@ -157,3 +157,16 @@ def test_seed_cifar_model_trains_the_same_on_every_backend(backend, rng):
             results.append(model.get_weights())
     for ours, theirs in zip(results[1], results[0]):
         np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
+
+
+@given(shape=st.lists(st.integers(1, 9), min_size=2, max_size=4), dtype=st.sampled_from([np.float32, np.float64]),
+       seed=st.integers(0, 2**16))
+def test_channel_sums_is_the_sum_over_every_axis_but_the_last(shape, dtype, seed):
+    from minicnn.layers.conv2d import channel_sums
+    a = np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+    sums = channel_sums(a)
+    assert sums.shape == (shape[-1],) and sums.dtype == dtype
+    np.testing.assert_allclose(sums, a.reshape(-1, shape[-1]).astype(np.float64).sum(axis=0), **TOL)
+    # a strided view (every other channel) is summed as it reads, not as its base
+    np.testing.assert_allclose(channel_sums(a[..., ::2]), a[..., ::2].reshape(-1, len(range(0, shape[-1], 2)))
+                               .astype(np.float64).sum(axis=0), **TOL)

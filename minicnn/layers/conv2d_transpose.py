@@ -30,7 +30,7 @@ import numpy as np
 
 from .. import kernels
 from ..errors import ConfigError
-from .conv2d import Conv2D
+from .conv2d import Conv2D, channel_sums
 
 
 class Conv2DTranspose(Conv2D):
@@ -87,7 +87,7 @@ class Conv2DTranspose(Conv2D):
         self.kernel.grad = impl.conv2d_backward_kernel(
             dz, self._x, kh, kw, self.strides[0], self.strides[1], geo.pad_top, geo.pad_left)
         if self.bias is not None:
-            self.bias.grad = dz.sum(axis=(0, 1, 2))
+            self.bias.grad = channel_sums(dz)
         if not self.needs_input_grad:
             return None
         return impl.conv2d_forward(dz, self.kernel.value, self.strides[0], self.strides[1],
