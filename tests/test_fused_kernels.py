@@ -170,3 +170,31 @@ def test_channel_sums_is_the_sum_over_every_axis_but_the_last(shape, dtype, seed
     # a strided view (every other channel) is summed as it reads, not as its base
     np.testing.assert_allclose(channel_sums(a[..., ::2]), a[..., ::2].reshape(-1, len(range(0, shape[-1], 2)))
                                .astype(np.float64).sum(axis=0), **TOL)
+
+
+@given(shape=st.lists(st.integers(1, 6), min_size=1, max_size=4), dtype=st.sampled_from([np.float32, np.float64]),
+       step=st.integers(1, 1000), seed=st.integers(0, 2**16))
+def test_adam_kernel_matches_reference(shape, dtype, step, seed):
+    from minicnn.kernels import adam
+    rng = np.random.default_rng(seed)
+    w, g, m = (rng.standard_normal(shape).astype(dtype) for _ in range(3))
+    v = rng.random(shape).astype(dtype)
+    f = np.dtype(dtype).type
+    alpha = f(1e-3) * np.sqrt(1 - f(0.999) ** f(step)) / (1 - f(0.9) ** f(step))
+    args = (alpha, 1 - f(0.9), 1 - f(0.999), f(1e-7))
+    ref = [a.copy() for a in (w, g, m, v)]
+    adam.adam_step_reference(ref[0], ref[1], ref[2], ref[3], *args)
+    adam.adam_step(w, g, m, v, *args)
+    for got, want in zip((w, m, v), (ref[0], ref[2], ref[3])):
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, want, rtol=1e-6 if dtype == np.float32 else 1e-12, atol=0)
+
+
+def test_adam_kernel_updates_a_strided_view_in_place():
+    from minicnn.kernels import adam
+    base = np.ones((4, 6), np.float32)
+    w = base[:, ::2]                       # not contiguous: the kernel must still write into base
+    g = np.full(w.shape, 0.5, np.float32)
+    m, v = np.zeros_like(w), np.zeros_like(w)
+    adam.adam_step(w, g, m, v, np.float32(0.1), np.float32(0.1), np.float32(0.001), np.float32(1e-7))
+    assert np.all(base[:, ::2] < 1) and np.all(base[:, 1::2] == 1)
