@@ -43,6 +43,12 @@ class ActivationFn:
     def backward(self, dy: np.ndarray) -> np.ndarray:
         return dy
 
+    def forward_with_bias(self, z: np.ndarray, bias: np.ndarray) -> np.ndarray:
+        """``z += bias`` in place, then ``forward(z)``; activations with a fused
+        kernel (ReLU, LeakyReLU) do both in one pass over z."""
+        z += bias
+        return self.forward(z)
+
     def get_config(self) -> dict:
         return {"name": self.name}
 
@@ -69,6 +75,12 @@ class ReLU(ActivationFn):
         np.minimum(y, self.max_value, out=y)  # in place: y is already a new array
         return y.astype(x.dtype, copy=False)
 
+    def forward_with_bias(self, z, bias):
+        if self.max_value is None and z.flags.c_contiguous:
+            self._x, self._y = None, elementwise.bias_relu_forward(z, bias)
+            return self._y
+        return super().forward_with_bias(z, bias)
+
     def backward(self, dy):
         if self.max_value is None:
             return elementwise.relu_backward(dy, self._y)  # dy where y > 0 (that is, x > 0)
@@ -87,6 +99,12 @@ class LeakyReLU(ActivationFn):
     def forward(self, x):
         # y = x where x > 0, else slope * x; one fused pass (kernels/elementwise.py).
         self._y = elementwise.leaky_relu_forward(x, self.negative_slope)
+        return self._y
+
+    def forward_with_bias(self, z, bias):
+        if not z.flags.c_contiguous:
+            return super().forward_with_bias(z, bias)
+        self._y = elementwise.bias_leaky_relu_forward(z, bias, self.negative_slope)
         return self._y
 
     def backward(self, dy):

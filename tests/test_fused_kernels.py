@@ -198,3 +198,38 @@ def test_adam_kernel_updates_a_strided_view_in_place():
     m, v = np.zeros_like(w), np.zeros_like(w)
     adam.adam_step(w, g, m, v, np.float32(0.1), np.float32(0.1), np.float32(0.001), np.float32(1e-7))
     assert np.all(base[:, ::2] < 1) and np.all(base[:, 1::2] == 1)
+
+
+@given(shape=st.lists(st.integers(1, 7), min_size=1, max_size=4), slope=st.sampled_from([None, 0.0, 0.2, 0.3]),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16))
+def test_bias_activation_kernels_match_reference(shape, slope, dtype, seed):
+    """z += bias then the activation, fused: the same z (in place) and the same y."""
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal(shape).astype(dtype)
+    z.flat[0] = np.nan                                # NaN goes through ReLU (and LeakyReLU) as NaN
+    bias = rng.standard_normal(shape[-1]).astype(dtype)
+    z_ref = z.copy()
+    if slope is None:
+        y, y_ref = elementwise.bias_relu_forward(z, bias), elementwise.bias_relu_forward_reference(z_ref, bias)
+    else:
+        y = elementwise.bias_leaky_relu_forward(z, bias, slope)
+        y_ref = elementwise.bias_leaky_relu_forward_reference(z_ref, bias, slope)
+    assert y.dtype == dtype and y.shape == z.shape
+    np.testing.assert_array_equal(z, z_ref)           # the same additions, in the same dtype
+    np.testing.assert_array_equal(y, y_ref)
+    if slope is None:
+        assert not np.signbit(y[y == 0]).any()        # ReLU gives 0, never -0.0
+
+
+def test_conv_layer_output_is_bias_then_activation(rng):
+    """The layer's fused path gives what the unfused formulas give, and keeps z = conv + bias."""
+    import minicnn
+    for act in ("relu", "leaky_relu", "linear", "tanh"):
+        layer = minicnn.layers.Conv2D(4, 3, padding="same", activation=act)
+        layer.build((6, 6, 2), rng)
+        layer.bias.value[...] = rng.standard_normal(4)   # not the zeros it starts with
+        x = rng.standard_normal((2, 6, 6, 2)).astype(np.float32)
+        y = layer.forward(x)
+        z = IMPLEMENTATIONS["reference"].conv2d_forward(x, layer.kernel.value, 1, 1, 1, 1, 6, 6) + layer.bias.value
+        np.testing.assert_allclose(layer.preactivation, z, **TOL)
+        np.testing.assert_allclose(y, minicnn.activations.get(act, "test").forward(z), **TOL)

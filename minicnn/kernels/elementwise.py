@@ -95,3 +95,56 @@ def relu_forward(x: np.ndarray) -> np.ndarray:
 def relu_backward(dy: np.ndarray, y: np.ndarray) -> np.ndarray:
     dy = np.ascontiguousarray(dy, dtype=y.dtype)
     return _relu_backward_flat(dy.reshape(-1), np.ascontiguousarray(y).reshape(-1)).reshape(dy.shape)
+
+
+# ---------------------------------------------------------------- with the bias
+# A convolution's output z gets its bias and then its activation: two passes
+# over the largest arrays of the network. These do both in one, in place on
+# z (which the layer keeps as its pre-activation) and into a new y, over the
+# (M, C) view of z - one row per pixel, one column per channel::
+#
+#     z[i, c] += bias[c]        then        y[i, c] = f(z[i, c])
+
+
+def bias_relu_forward_reference(z: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    z += bias
+    return relu_forward_reference(z)
+
+
+def bias_leaky_relu_forward_reference(z: np.ndarray, bias: np.ndarray, slope: float) -> np.ndarray:
+    z += bias
+    return leaky_relu_forward_reference(z, slope)
+
+
+@njit(cache=True, parallel=True)
+def _bias_leaky_rows(z, bias, slope, leaky):
+    """One kernel for both: ``leaky`` False is ReLU (slope unused; NaN passes through)."""
+    m, c = z.shape
+    y = np.empty_like(z)
+    s = z.dtype.type(slope)
+    for i in prange(m):
+        for j in range(c):
+            v = z[i, j] + bias[j]
+            z[i, j] = v
+            if leaky:
+                y[i, j] = v if v > 0 else s * v
+            else:
+                y[i, j] = 0 if v <= 0 else v
+    return y
+
+
+def _bias_rows(z: np.ndarray, bias: np.ndarray, slope: float, leaky: bool) -> np.ndarray:
+    if not z.flags.c_contiguous:
+        raise ValueError("the fused bias kernels update z in place: z must be C-contiguous")
+    rows = z.reshape(-1, z.shape[-1])  # a view: the kernel's writes land in z
+    return _bias_leaky_rows(rows, bias.astype(z.dtype, copy=False), float(slope), leaky).reshape(z.shape)
+
+
+def bias_relu_forward(z: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """z += bias (in place), then y = max(z, 0): same results as the reference, one pass."""
+    return _bias_rows(z, bias, 0.0, False)
+
+
+def bias_leaky_relu_forward(z: np.ndarray, bias: np.ndarray, slope: float) -> np.ndarray:
+    """z += bias (in place), then y = LeakyReLU(z): same results as the reference, one pass."""
+    return _bias_rows(z, bias, slope, True)

@@ -107,10 +107,12 @@ class Conv2D(Layer):
         z = getattr(kernels.active(), self._ops[0])(
             x, self.kernel.value, self.strides[0], self.strides[1],
             geo.pad_top, geo.pad_left, geo.out_h, geo.out_w)
-        if self.bias is not None:
-            z += self.bias.value  # broadcasts over (N, OH, OW)
+        # z += bias (broadcast over N, OH, OW), then the activation: one pass over z
+        # for ReLU and LeakyReLU (see ActivationFn.forward_with_bias)
+        y = self.activation.forward(z) if self.bias is None else \
+            self.activation.forward_with_bias(z, self.bias.value)
         self.preactivation = z
-        return self.activation.forward(z)
+        return y
 
     def backward(self, dy):
         return self.backward_preactivation(self.activation.backward(dy))
