@@ -9,7 +9,7 @@ in plain NumPy; the jitted versions have identical signatures and results
 separate full-size temporaries.
 
 The jitted sums (one kernel, ``_paired_sums``, for the forward's statistics
-and the backward's two sums) split the rows into chunks (in parallel), each
+and the backward's two sums) split the rows into chunks, each
 adding its rows into its own row of a ``(chunks, C)`` float64 table; the
 chunks are then added up. Float64 partial sums keep the mean of 32k float32
 values exact to float32 precision.
@@ -18,7 +18,7 @@ values exact to float32 precision.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 _CHUNKS = 16
 
@@ -41,7 +41,7 @@ def backward_reference(dy, x_hat, gamma, inv_std):
     return dx, dgamma, dbeta
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
 def _paired_sums(a, b, shift):
     """Per column, in float64: sum(a - shift) and sum((a - shift) * (b - shift)).
 
@@ -52,7 +52,7 @@ def _paired_sums(a, b, shift):
     s1 = np.zeros((_CHUNKS, c))
     s2 = np.zeros((_CHUNKS, c))
     step = (m + _CHUNKS - 1) // _CHUNKS
-    for k in prange(_CHUNKS):
+    for k in range(_CHUNKS):
         for i in range(k * step, min(m, (k + 1) * step)):
             for j in range(c):
                 d = a[i, j] - shift[j]
@@ -61,14 +61,14 @@ def _paired_sums(a, b, shift):
     return s1.sum(axis=0), s2.sum(axis=0)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
 def _normalize(x, mean, inv_std, gamma, beta, keep_x_hat):
     """y = gamma * x_hat + beta, with x_hat = (x - mean) * inv_std; x_hat is returned
     only when ``keep_x_hat`` (training needs it for backward; predict does not)."""
     m, c = x.shape
     y = np.empty_like(x)
     x_hat = np.empty_like(x) if keep_x_hat else np.empty((0, c), dtype=x.dtype)
-    for i in prange(m):
+    for i in range(m):
         for j in range(c):
             h = (x[i, j] - mean[j]) * inv_std[j]
             if keep_x_hat:
@@ -77,11 +77,11 @@ def _normalize(x, mean, inv_std, gamma, beta, keep_x_hat):
     return y, x_hat
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
 def _grad_input(dy, x_hat, scale, mean_dy, mean_dy_xhat):
     m, c = dy.shape
     dx = np.empty_like(dy)
-    for i in prange(m):
+    for i in range(m):
         for j in range(c):
             dx[i, j] = scale[j] * (dy[i, j] - mean_dy[j] - x_hat[i, j] * mean_dy_xhat[j])
     return dx

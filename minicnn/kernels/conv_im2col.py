@@ -19,7 +19,7 @@ matrix product that NumPy hands to the machine's BLAS::
 
 with K = kernel.reshape(KH*KW*C, O) - the (kh, kw, in, out) layout flattens
 in exactly the order of a cols row - and dY = dy.reshape(N*OH*OW, O).
-im2col and col2im are memory copies (Numba, parallel over images); all the
+im2col and col2im are memory copies (Numba, one thread); all the
 arithmetic is in the three matrix products. For a large batch the rows are
 taken a group of images at a time (see "batching" below): the same products,
 cut into blocks of rows, so that cols stays in the cache.
@@ -30,17 +30,17 @@ from __future__ import annotations
 import weakref
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
 def im2col(x, cols, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w):
     """Fill cols (N*OH*OW, KH*KW*C) from the windows of x (N, H, W, C), zeros over the padding.
 
     Every entry is written (a pixel, or a 0), so the caller may hand in np.empty.
     """
     n_batch, in_h, in_w, in_c = x.shape
-    for ni in prange(n_batch * out_h):
+    for ni in range(n_batch * out_h):
         n = ni // out_h
         i = ni % out_h
         for j in range(out_w):
@@ -58,15 +58,15 @@ def im2col(x, cols, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w)
                             cols[row, base + c] = x[n, h, w, c]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
 def col2im(cols, dx, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w):
     """The reverse of im2col: add every cols entry back onto its pixel of dx (N, H, W, C).
 
     dx is overwritten (zeroed first); the caller hands in the block to fill.
     """
     n_batch, in_h, in_w, in_c = dx.shape
-    for n in prange(n_batch):  # windows of one image overlap, so one thread per image
-        dx[n] = 0.0  # zeroed here, by this image's thread, rather than all at once on one
+    for n in range(n_batch):
+        dx[n] = 0.0  # zeroed just before this image's windows are added into it (still in cache)
         for i in range(out_h):
             for j in range(out_w):
                 row = (n * out_h + i) * out_w + j
@@ -92,7 +92,7 @@ def col2im(cols, dx, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w
 # unrolled and multiplied in turn (measured on this project's 2-core
 # machine, batch 128, 16x16x32 -> 64: 30 ms whole, 8.5 ms in groups).
 # The groups depend only on the shapes, so every pass of the same batch
-# cuts it the same way, and the results do not depend on the thread count.
+# cuts it the same way.
 _CHUNK_BYTES = 6 * 2**20
 
 

@@ -3,7 +3,7 @@
 ``np.where(x > 0, x, slope * x)`` reads ``x`` three times and writes a mask,
 a scaled copy and the result; on the 1M-value activations of the seed CIFAR
 model that was 1.5 ms per call. These kernels read once and write once,
-in parallel over the flattened array::
+over the flattened array::
 
     leaky_relu_forward:   y[i]  = x[i]            if x[i] > 0 else slope * x[i]
     leaky_relu_backward:  dx[i] = dy[i]           if y[i] > 0 else slope * dy[i]
@@ -21,7 +21,7 @@ same formulas in plain NumPy (a test proves they agree).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 
 def leaky_relu_forward_reference(x: np.ndarray, slope: float) -> np.ndarray:
@@ -32,21 +32,21 @@ def leaky_relu_backward_reference(dy: np.ndarray, y: np.ndarray, slope: float) -
     return np.where(y > 0, dy, dy * dy.dtype.type(slope))
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
 def _leaky_forward_flat(x, slope):
     y = np.empty_like(x)
     s = x.dtype.type(slope)
-    for i in prange(x.size):
+    for i in range(x.size):
         v = x[i]
         y[i] = v if v > 0 else s * v
     return y
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
 def _leaky_backward_flat(dy, y, slope):
     dx = np.empty_like(dy)
     s = dy.dtype.type(slope)
-    for i in prange(dy.size):
+    for i in range(dy.size):
         dx[i] = dy[i] if y[i] > 0 else s * dy[i]
     return dx
 
@@ -70,19 +70,19 @@ def relu_backward_reference(dy: np.ndarray, y: np.ndarray) -> np.ndarray:
     return dy * (y > 0).astype(dy.dtype)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
 def _relu_forward_flat(x):
     y = np.empty_like(x)
-    for i in prange(x.size):
+    for i in range(x.size):
         v = x[i]
         y[i] = 0 if v <= 0 else v
     return y
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
 def _relu_backward_flat(dy, y):
     dx = np.empty_like(dy)
-    for i in prange(dy.size):
+    for i in range(dy.size):
         dx[i] = dy[i] if y[i] > 0 else 0
     return dx
 
@@ -116,13 +116,13 @@ def bias_leaky_relu_forward_reference(z: np.ndarray, bias: np.ndarray, slope: fl
     return leaky_relu_forward_reference(z, slope)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
 def _bias_leaky_rows(z, bias, slope, leaky):
     """One kernel for both: ``leaky`` False is ReLU (slope unused; NaN passes through)."""
     m, c = z.shape
     y = np.empty_like(z)
     s = z.dtype.type(slope)
-    for i in prange(m):
+    for i in range(m):
         for j in range(c):
             v = z[i, j] + bias[j]
             z[i, j] = v

@@ -1,24 +1,25 @@
 """Numba pooling kernels: the formulas of ``pool_reference``, jitted.
 
-Same signatures and results as the reference kernels. Forward passes run in
-parallel over (image, output row); the backward scatters run in parallel over
-images only, because two output rows of one image can send gradient to the
-same input pixel when windows overlap (stride < pool size).
+Same signatures and results as the reference kernels, on one thread (a
+parallel loop costs more to start than these passes take: see
+``minicnn/_threads.py``). The backward passes scatter with ``+=``, because
+two windows can send gradient to the same input pixel when they overlap
+(stride < pool size).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
 def max_pool2d_forward(x, pool_h, pool_w, stride_h, stride_w, pad_top, pad_left, out_h, out_w):
     """Return ``(y, argmax)``: y (N, OH, OW, C) and the flat index h*W + w of each max."""
     n_batch, in_h, in_w, chans = x.shape
     y = np.empty((n_batch, out_h, out_w, chans), dtype=x.dtype)
     argmax = np.empty((n_batch, out_h, out_w, chans), dtype=np.int64)
-    for ni in prange(n_batch * out_h):
+    for ni in range(n_batch * out_h):
         n = ni // out_h
         i = ni % out_h
         h0 = max(i * stride_h - pad_top, 0)
@@ -43,13 +44,13 @@ def max_pool2d_forward(x, pool_h, pool_w, stride_h, stride_w, pad_top, pad_left,
     return y, argmax
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
 def max_pool2d_backward(dy, argmax, in_h, in_w):
     """Scatter dy (N, OH, OW, C) to the recorded maxima -> dx (N, H, W, C)."""
     n_batch, out_h, out_w, chans = dy.shape
     dx = np.empty((n_batch, in_h, in_w, chans), dtype=dy.dtype)
-    for n in prange(n_batch):
-        dx[n] = 0.0  # zeroed by this image's thread, just before it scatters into it
+    for n in range(n_batch):
+        dx[n] = 0.0  # zeroed just before this image's gradient is scattered into it (still in cache)
         # One image as (H*W, C): row h*W + w is pixel (h, w), so the recorded
         # flat index is the row itself - no division back into (h, w) per value
         # (that division made this loop 2-3x slower).
@@ -61,12 +62,12 @@ def max_pool2d_backward(dy, argmax, in_h, in_w):
     return dx
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
 def avg_pool2d_forward(x, pool_h, pool_w, stride_h, stride_w, pad_top, pad_left, out_h, out_w):
     """y (N, OH, OW, C): the mean of the image cells of each window."""
     n_batch, in_h, in_w, chans = x.shape
     y = np.zeros((n_batch, out_h, out_w, chans), dtype=x.dtype)
-    for ni in prange(n_batch * out_h):
+    for ni in range(n_batch * out_h):
         n = ni // out_h
         i = ni % out_h
         h0 = max(i * stride_h - pad_top, 0)
@@ -84,12 +85,12 @@ def avg_pool2d_forward(x, pool_h, pool_w, stride_h, stride_w, pad_top, pad_left,
     return y
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
 def avg_pool2d_backward(dy, in_h, in_w, pool_h, pool_w, stride_h, stride_w, pad_top, pad_left):
     """dx (N, H, W, C): each window shares its dy equally among its image cells."""
     n_batch, out_h, out_w, chans = dy.shape
     dx = np.zeros((n_batch, in_h, in_w, chans), dtype=dy.dtype)
-    for n in prange(n_batch):
+    for n in range(n_batch):
         for i in range(out_h):
             h0 = max(i * stride_h - pad_top, 0)
             h1 = min(i * stride_h - pad_top + pool_h, in_h)
