@@ -46,7 +46,7 @@ class ActivationFn:
     def forward_with_bias(self, z: np.ndarray, bias: np.ndarray) -> np.ndarray:
         """``z += bias`` in place, then ``forward(z)``; activations with a fused
         kernel (ReLU, LeakyReLU) do both in one pass over z."""
-        z += bias
+        elementwise.add_bias(z, bias)
         return self.forward(z)
 
     def get_config(self) -> dict:

@@ -233,3 +233,18 @@ def test_conv_layer_output_is_bias_then_activation(rng):
         z = IMPLEMENTATIONS["reference"].conv2d_forward(x, layer.kernel.value, 1, 1, 1, 1, 6, 6) + layer.bias.value
         np.testing.assert_allclose(layer.preactivation, z, **TOL)
         np.testing.assert_allclose(y, minicnn.activations.get(act, "test").forward(z), **TOL)
+
+
+@given(shape=st.lists(st.integers(1, 7), min_size=1, max_size=4), dtype=st.sampled_from([np.float32, np.float64]),
+       seed=st.integers(0, 2**16), strided=st.booleans())
+def test_add_bias_matches_reference(shape, dtype, seed, strided):
+    rng = np.random.default_rng(seed)
+    base = rng.standard_normal(shape[:-1] + [2 * shape[-1]]).astype(dtype)
+    z = base[..., ::2] if strided else base[..., :shape[-1]].copy()   # in place on a view too
+    bias = rng.standard_normal(shape[-1]).astype(dtype)
+    want = z.copy()
+    elementwise.add_bias_reference(want, bias)
+    elementwise.add_bias(z, bias)
+    np.testing.assert_array_equal(z, want)
+    if strided:
+        np.testing.assert_array_equal(base[..., ::2], want)

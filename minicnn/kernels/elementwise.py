@@ -106,6 +106,31 @@ def relu_backward(dy: np.ndarray, y: np.ndarray) -> np.ndarray:
 #     z[i, c] += bias[c]        then        y[i, c] = f(z[i, c])
 
 
+def add_bias_reference(z: np.ndarray, bias: np.ndarray) -> None:
+    z += bias
+
+
+@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
+def _add_bias_rows(z, bias):
+    m, c = z.shape
+    for i in range(m):
+        for j in range(c):
+            z[i, j] += bias[j]
+
+
+def add_bias(z: np.ndarray, bias: np.ndarray) -> None:
+    """z += bias, in place, for activations with no fused kernel of their own.
+
+    NumPy's broadcast ``z += bias`` over a (M, C) array with few channels runs an
+    inner loop of only C values per row; this plain loop was 3-4x faster on the
+    CIFAR model's convolutions (1.6 -> 0.4 ms on a (131072, 32) batch of 128).
+    """
+    if not z.flags.c_contiguous:
+        z += bias
+        return
+    _add_bias_rows(z.reshape(-1, z.shape[-1]), bias.astype(z.dtype, copy=False))
+
+
 def bias_relu_forward_reference(z: np.ndarray, bias: np.ndarray) -> np.ndarray:
     z += bias
     return relu_forward_reference(z)
