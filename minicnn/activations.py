@@ -76,7 +76,7 @@ class ReLU(ActivationFn):
         return y.astype(x.dtype, copy=False)
 
     def forward_with_bias(self, z, bias):
-        if self.max_value is None and z.flags.c_contiguous:
+        if self.max_value is None:
             self._x, self._y = None, elementwise.bias_relu_forward(z, bias)
             return self._y
         return super().forward_with_bias(z, bias)
@@ -102,8 +102,6 @@ class LeakyReLU(ActivationFn):
         return self._y
 
     def forward_with_bias(self, z, bias):
-        if not z.flags.c_contiguous:
-            return super().forward_with_bias(z, bias)
         self._y = elementwise.bias_leaky_relu_forward(z, bias, self.negative_slope)
         return self._y
 

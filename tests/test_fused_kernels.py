@@ -201,11 +201,12 @@ def test_adam_kernel_updates_a_strided_view_in_place():
 
 
 @given(shape=st.lists(st.integers(1, 7), min_size=1, max_size=4), slope=st.sampled_from([None, 0.0, 0.2, 0.3]),
-       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16))
-def test_bias_activation_kernels_match_reference(shape, slope, dtype, seed):
-    """z += bias then the activation, fused: the same z (in place) and the same y."""
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16), strided=st.booleans())
+def test_bias_activation_kernels_match_reference(shape, slope, dtype, seed, strided):
+    """z += bias then the activation, fused: the same z (in place, a strided view too) and the same y."""
     rng = np.random.default_rng(seed)
-    z = rng.standard_normal(shape).astype(dtype)
+    base = rng.standard_normal(shape[:-1] + [2 * shape[-1]]).astype(dtype)
+    z = base[..., ::2] if strided else base[..., :shape[-1]].copy()
     z.flat[0] = np.nan                                # NaN goes through ReLU (and LeakyReLU) as NaN
     bias = rng.standard_normal(shape[-1]).astype(dtype)
     z_ref = z.copy()
@@ -217,6 +218,8 @@ def test_bias_activation_kernels_match_reference(shape, slope, dtype, seed):
     assert y.dtype == dtype and y.shape == z.shape
     np.testing.assert_array_equal(z, z_ref)           # the same additions, in the same dtype
     np.testing.assert_array_equal(y, y_ref)
+    if strided:
+        np.testing.assert_array_equal(base[..., ::2], z_ref)   # the view's base was updated
     if slope is None:
         assert not np.signbit(y[y == 0]).any()        # ReLU gives 0, never -0.0
 

@@ -9,19 +9,15 @@ in plain NumPy; the jitted versions have identical signatures and results
 separate full-size temporaries.
 
 The jitted sums (one kernel, ``_paired_sums``, for the forward's statistics
-and the backward's two sums) split the rows into chunks, each
-adding its rows into its own row of a ``(chunks, C)`` float64 table; the
-chunks are then added up. Float64 partial sums keep the mean of 32k float32
-values exact to float32 precision.
+and the backward's two sums) add every row into one float64 row per sum:
+float64 running sums keep the mean of 32k float32 values exact to float32
+precision.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
-
-_CHUNKS = 16
-
 
 def forward_reference(x, gamma, beta, eps):
     """-> (y, x_hat, mean, var, inv_std) for x (M, C)."""
@@ -49,16 +45,14 @@ def _paired_sums(a, b, shift):
     Backward: a = dy, b = x_hat, shift = 0     ->  sum(dy), sum(dy * x_hat)
     """
     m, c = a.shape
-    s1 = np.zeros((_CHUNKS, c))
-    s2 = np.zeros((_CHUNKS, c))
-    step = (m + _CHUNKS - 1) // _CHUNKS
-    for k in range(_CHUNKS):
-        for i in range(k * step, min(m, (k + 1) * step)):
-            for j in range(c):
-                d = a[i, j] - shift[j]
-                s1[k, j] += d
-                s2[k, j] += d * (b[i, j] - shift[j])
-    return s1.sum(axis=0), s2.sum(axis=0)
+    s1 = np.zeros(c)
+    s2 = np.zeros(c)
+    for i in range(m):
+        for j in range(c):
+            d = a[i, j] - shift[j]
+            s1[j] += d
+            s2[j] += d * (b[i, j] - shift[j])
+    return s1, s2
 
 
 @njit(cache=True)  # serial on purpose: see minicnn/_threads.py

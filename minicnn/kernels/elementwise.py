@@ -160,7 +160,10 @@ def _bias_leaky_rows(z, bias, slope, leaky):
 
 def _bias_rows(z: np.ndarray, bias: np.ndarray, slope: float, leaky: bool) -> np.ndarray:
     if not z.flags.c_contiguous:
-        raise ValueError("the fused bias kernels update z in place: z must be C-contiguous")
+        # reshape would copy and the in-place add would land in the copy: the
+        # reference formulas update any view
+        return bias_leaky_relu_forward_reference(z, bias, slope) if leaky else \
+            bias_relu_forward_reference(z, bias)
     rows = z.reshape(-1, z.shape[-1])  # a view: the kernel's writes land in z
     return _bias_leaky_rows(rows, bias.astype(z.dtype, copy=False), float(slope), leaky).reshape(z.shape)
 
