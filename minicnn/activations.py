@@ -49,6 +49,13 @@ class ActivationFn:
         elementwise.add_bias(z, bias)
         return self.forward(z)
 
+    def backward_with_bias_grad(self, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(dx, dbias)``: ``backward(dy)`` and its sum over every axis but the
+        last (the bias gradient of the layer this activation belongs to); ReLU
+        and LeakyReLU compute both in one pass over dy."""
+        dx = self.backward(dy)
+        return dx, elementwise.channel_sums(dx)
+
     def get_config(self) -> dict:
         return {"name": self.name}
 
@@ -87,6 +94,11 @@ class ReLU(ActivationFn):
         passes = (self._x > 0) & (self._x < self.max_value)
         return dy * passes
 
+    def backward_with_bias_grad(self, dy):
+        if self.max_value is None:
+            return elementwise.relu_backward_bias_grad(dy, self._y)
+        return super().backward_with_bias_grad(dy)
+
 
 class LeakyReLU(ActivationFn):
     """x for x > 0, ``negative_slope * x`` otherwise (Keras default slope: 0.3)."""
@@ -108,6 +120,9 @@ class LeakyReLU(ActivationFn):
     def backward(self, dy):
         # dx = dy where x > 0 (equivalently y > 0), else slope * dy.
         return elementwise.leaky_relu_backward(dy, self._y, self.negative_slope)
+
+    def backward_with_bias_grad(self, dy):
+        return elementwise.leaky_relu_backward_bias_grad(dy, self._y, self.negative_slope)
 
     def get_config(self):
         return {"name": self.name, "negative_slope": self.negative_slope}

@@ -162,7 +162,7 @@ def test_seed_cifar_model_trains_the_same_on_every_backend(backend, rng):
 @given(shape=st.lists(st.integers(1, 9), min_size=2, max_size=4), dtype=st.sampled_from([np.float32, np.float64]),
        seed=st.integers(0, 2**16))
 def test_channel_sums_is_the_sum_over_every_axis_but_the_last(shape, dtype, seed):
-    from minicnn.layers.conv2d import channel_sums
+    from minicnn.kernels.elementwise import channel_sums
     a = np.random.default_rng(seed).standard_normal(shape).astype(dtype)
     sums = channel_sums(a)
     assert sums.shape == (shape[-1],) and sums.dtype == dtype
@@ -251,3 +251,50 @@ def test_add_bias_matches_reference(shape, dtype, seed, strided):
     np.testing.assert_array_equal(z, want)
     if strided:
         np.testing.assert_array_equal(base[..., ::2], want)
+
+
+@given(shape=st.lists(st.integers(1, 7), min_size=1, max_size=4), slope=st.sampled_from([None, 0.0, 0.2, 0.3]),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16), strided=st.booleans())
+def test_activation_backward_with_bias_grad_matches_reference(shape, slope, dtype, seed, strided):
+    """dz and its channel sums in one pass: the same dz exactly, the same sums to rounding."""
+    rng = np.random.default_rng(seed)
+    y = np.maximum(rng.standard_normal(shape), 0).astype(dtype)   # a ReLU output, with its zeros
+    if slope:
+        y = np.where(y > 0, y, -slope * rng.random(shape)).astype(dtype)
+    base = rng.standard_normal(shape[:-1] + [2 * shape[-1]]).astype(dtype)
+    dy = base[..., ::2] if strided else base[..., :shape[-1]].copy()
+    if slope is None:
+        got, want = elementwise.relu_backward_bias_grad(dy, y), elementwise.relu_backward_bias_grad_reference(dy, y)
+        np.testing.assert_array_equal(got[0], elementwise.relu_backward_reference(dy, y))
+    else:
+        got = elementwise.leaky_relu_backward_bias_grad(dy, y, slope)
+        want = elementwise.leaky_relu_backward_bias_grad_reference(dy, y, slope)
+        np.testing.assert_array_equal(got[0], elementwise.leaky_relu_backward_reference(dy, y, slope))
+    np.testing.assert_array_equal(got[0], want[0])
+    assert got[0].dtype == got[1].dtype == dtype and got[1].shape == (shape[-1],)
+    # the sums, against a float64 sum of the float64 gradient (the reference sums in float64 too)
+    exact = want[0].reshape(-1, shape[-1]).astype(np.float64).sum(axis=0)
+    np.testing.assert_allclose(got[1], exact, rtol=1e-6 if dtype == np.float32 else 1e-12, atol=1e-6)
+    np.testing.assert_allclose(want[1], exact, rtol=1e-6 if dtype == np.float32 else 1e-12, atol=1e-6)
+
+
+@pytest.mark.parametrize("act", ["relu", "leaky_relu", "linear", "tanh"])
+@pytest.mark.parametrize("layer_type", ["Conv2D", "Dense"])
+def test_layer_bias_gradient_is_the_sum_of_dz(layer_type, act, rng):
+    """Whatever path the layer takes (fused for ReLU/LeakyReLU), dbias = sum of dz over all but the last axis."""
+    import minicnn
+    if layer_type == "Conv2D":
+        layer, shape = minicnn.layers.Conv2D(5, 2, padding="same", activation=act), (7, 7, 3)
+    else:
+        layer, shape = minicnn.layers.Dense(5, activation=act), (6,)
+    layer.build(shape, rng)
+    layer.bias.value[...] = rng.standard_normal(5)
+    x = rng.standard_normal((3,) + shape).astype(np.float32)
+    y = layer.forward(x, training=True)
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    layer.backward(dy)
+    dz = minicnn.activations.get(act, "test")
+    dz.forward(layer.preactivation.copy())
+    dz = dz.backward(dy)
+    np.testing.assert_allclose(layer.bias.grad, dz.reshape(-1, 5).astype(np.float64).sum(axis=0), **TOL)
+    assert layer.bias.grad.dtype == np.float32 and layer.bias.grad.shape == (5,)

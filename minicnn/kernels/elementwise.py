@@ -176,3 +176,78 @@ def bias_relu_forward(z: np.ndarray, bias: np.ndarray) -> np.ndarray:
 def bias_leaky_relu_forward(z: np.ndarray, bias: np.ndarray, slope: float) -> np.ndarray:
     """z += bias (in place), then y = LeakyReLU(z): same results as the reference, one pass."""
     return _bias_rows(z, bias, slope, True)
+
+
+# ---------------------------------------------------------------- the bias gradient
+# The mirror image of the section above. A layer's backward first turns dy
+# into dz = dy * f'(z), then needs the bias gradient, the sum of dz over every
+# axis but the channels; for ReLU and LeakyReLU both come from one pass over
+# the (M, C) rows of dy, summing each channel into a float64 accumulator as
+# dz is written (measured with cold caches on the seed MNIST CNN's layers,
+# two passes against one: 0.55 -> 0.37 ms for a (32, 28, 28, 32) gradient,
+# 0.36 -> 0.20 ms for (32, 14, 14, 64))::
+#
+#     dz[i, c] = f'(dy[i, c])        and        dbias[c] += dz[i, c]
+
+
+def channel_sums(a: np.ndarray) -> np.ndarray:
+    """Sum of a (..., F) over every axis but the last -> (F,): the bias gradient.
+
+    Written as one matrix-vector product, ones (M,) @ a (M, F) with M = N*OH*OW,
+    because BLAS does it in one pass over a; ``a.sum(axis=(0, 1, 2))`` walks
+    the rows with a strided inner loop and was 5-10x slower on the seed models'
+    first layers (0.5 ms vs 0.05 ms for a (32, 32, 32, 32) gradient), with a
+    float32 rounding error no smaller.
+    """
+    rows = np.ascontiguousarray(a).reshape(-1, a.shape[-1])
+    return np.ones(rows.shape[0], dtype=rows.dtype) @ rows
+
+
+def relu_backward_bias_grad_reference(dy: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    dz = relu_backward_reference(dy, y)
+    return dz, dz.reshape(-1, dz.shape[-1]).sum(axis=0, dtype=np.float64).astype(dz.dtype)
+
+
+def leaky_relu_backward_bias_grad_reference(dy: np.ndarray, y: np.ndarray,
+                                            slope: float) -> tuple[np.ndarray, np.ndarray]:
+    dz = leaky_relu_backward_reference(dy, y, slope)
+    return dz, dz.reshape(-1, dz.shape[-1]).sum(axis=0, dtype=np.float64).astype(dz.dtype)
+
+
+@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
+def _backward_sums_rows(dy, y, slope, leaky):
+    """dz (M, C) and its column sums; ``leaky`` False is ReLU (slope unused)."""
+    m, c = dy.shape
+    dz = np.empty_like(dy)
+    sums = np.zeros(c, dtype=np.float64)  # float64: M is 25088 on the MNIST CNN's first layer
+    s = dy.dtype.type(slope)
+    for i in range(m):
+        for j in range(c):
+            if leaky:
+                v = dy[i, j] if y[i, j] > 0 else s * dy[i, j]
+            else:
+                v = dy[i, j] if y[i, j] > 0 else dy.dtype.type(0)
+            dz[i, j] = v
+            sums[j] += v
+    return dz, sums.astype(dy.dtype)
+
+
+def _backward_sums(dy: np.ndarray, y: np.ndarray, slope: float, leaky: bool) -> tuple[np.ndarray, np.ndarray]:
+    dy = np.asarray(dy, dtype=y.dtype)
+    if not (dy.flags.c_contiguous and y.flags.c_contiguous):
+        return leaky_relu_backward_bias_grad_reference(dy, y, slope) if leaky else \
+            relu_backward_bias_grad_reference(dy, y)
+    dz, sums = _backward_sums_rows(dy.reshape(-1, dy.shape[-1]), y.reshape(-1, y.shape[-1]),
+                                   float(slope), leaky)
+    return dz.reshape(dy.shape), sums
+
+
+def relu_backward_bias_grad(dy: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(dz, dbias): ReLU's backward and the sum of dz over all axes but the last, one pass."""
+    return _backward_sums(dy, y, 0.0, False)
+
+
+def leaky_relu_backward_bias_grad(dy: np.ndarray, y: np.ndarray,
+                                  slope: float) -> tuple[np.ndarray, np.ndarray]:
+    """(dz, dbias): LeakyReLU's backward and the sum of dz over all axes but the last, one pass."""
+    return _backward_sums(dy, y, slope, True)

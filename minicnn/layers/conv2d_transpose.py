@@ -30,7 +30,7 @@ import numpy as np
 
 from .. import kernels
 from ..errors import ConfigError
-from .conv2d import Conv2D, channel_sums
+from .conv2d import Conv2D
 
 
 class Conv2DTranspose(Conv2D):
@@ -78,8 +78,8 @@ class Conv2DTranspose(Conv2D):
         self.preactivation = z
         return self.activation.forward(z)
 
-    def backward_preactivation(self, dz: np.ndarray) -> np.ndarray:
-        """Backward from dL/dz, the gradient before the activation."""
+    def _backward_from(self, dz: np.ndarray, dbias: np.ndarray | None) -> np.ndarray | None:
+        """Store the kernel gradient and ``dbias``; return dL/dx (None if not needed)."""
         geo = self._geometry()
         impl = kernels.active()
         dz = np.ascontiguousarray(dz)
@@ -87,7 +87,7 @@ class Conv2DTranspose(Conv2D):
         self.kernel.grad = impl.conv2d_backward_kernel(
             dz, self._x, kh, kw, self.strides[0], self.strides[1], geo.pad_top, geo.pad_left)
         if self.bias is not None:
-            self.bias.grad = channel_sums(dz)
+            self.bias.grad = dbias
         if not self.needs_input_grad:
             return None
         return impl.conv2d_forward(dz, self.kernel.value, self.strides[0], self.strides[1],

@@ -69,13 +69,20 @@ class Dense(Layer):
         return self.activation.forward(z)
 
     def backward(self, dy):
-        return self.backward_preactivation(self.activation.backward(dy))
+        if self.bias is None:
+            return self._backward_from(self.activation.backward(dy), None)
+        # dz and dbias (dz summed over the batch) in one pass for ReLU and LeakyReLU
+        return self._backward_from(*self.activation.backward_with_bias_grad(dy))
 
     def backward_preactivation(self, dz: np.ndarray) -> np.ndarray:
         """Backward from dL/dz, the gradient before the activation."""
+        return self._backward_from(dz, None if self.bias is None else dz.sum(axis=0))
+
+    def _backward_from(self, dz: np.ndarray, dbias: np.ndarray | None) -> np.ndarray | None:
+        """Store the kernel gradient and ``dbias``; return dL/dx (None if not needed)."""
         self.kernel.grad = self._x.T @ dz
         if self.bias is not None:
-            self.bias.grad = dz.sum(axis=0)
+            self.bias.grad = dbias
         if not self.needs_input_grad:
             return None  # the first layer in training: dL/d(input) is not needed
         return dz @ self.kernel.value.T
