@@ -76,8 +76,8 @@ def test_pool_kernels_agree(case):
     y_fast, arg_fast = FAST.max_pool2d_forward(x, *win, geo.out_h, geo.out_w)
     np.testing.assert_array_equal(y_fast, y_ref)
     np.testing.assert_array_equal(arg_fast, arg_ref)
-    np.testing.assert_allclose(FAST.max_pool2d_backward(dy, arg_fast, h, w),
-                               REF.max_pool2d_backward(dy, arg_ref, h, w), **TOL)
+    np.testing.assert_allclose(FAST.max_pool2d_backward(dy, arg_fast, h, w, *win),
+                               REF.max_pool2d_backward(dy, arg_ref, h, w, *win), **TOL)
     np.testing.assert_allclose(FAST.avg_pool2d_forward(x, *win, geo.out_h, geo.out_w),
                                REF.avg_pool2d_forward(x, *win, geo.out_h, geo.out_w), **TOL)
     np.testing.assert_allclose(FAST.avg_pool2d_backward(dy, h, w, *win),
@@ -126,7 +126,7 @@ def test_max_pool_tie_goes_to_first_maximum(impl):
     kern = IMPLEMENTATIONS[impl]
     x = np.ones((1, 2, 2, 1), np.float32)  # all four equal
     y, arg = kern.max_pool2d_forward(x, 2, 2, 2, 2, 0, 0, 1, 1)
-    dx = kern.max_pool2d_backward(np.full((1, 1, 1, 1), 5.0, np.float32), arg, 2, 2)
+    dx = kern.max_pool2d_backward(np.full((1, 1, 1, 1), 5.0, np.float32), arg, 2, 2, 2, 2, 2, 2, 0, 0)
     np.testing.assert_array_equal(dx[0, :, :, 0], [[5.0, 0.0], [0.0, 0.0]])
 
 

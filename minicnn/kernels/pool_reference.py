@@ -56,8 +56,13 @@ def max_pool2d_forward(x, pool_h, pool_w, stride_h, stride_w, pad_top, pad_left,
     return y, argmax
 
 
-def max_pool2d_backward(dy, argmax, in_h, in_w):
-    """Scatter dy (N, OH, OW, C) to the recorded maxima -> dx (N, H, W, C)."""
+def max_pool2d_backward(dy, argmax, in_h, in_w, pool_h, pool_w, stride_h, stride_w, pad_top, pad_left):
+    """Scatter dy (N, OH, OW, C) to the recorded maxima -> dx (N, H, W, C).
+
+    The window arguments are not needed here - argmax already says where each
+    value goes - but both pools' backward passes take the same arguments in
+    every implementation; ``pool_numba`` uses them to write each cell once.
+    """
     n_batch, out_h, out_w, chans = dy.shape
     dx = np.zeros((n_batch, in_h * in_w, chans), dtype=dy.dtype)
     batch_idx = np.arange(n_batch)[:, None]

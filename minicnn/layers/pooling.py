@@ -62,7 +62,7 @@ class MaxPooling2D(_Pooling2D):
     def backward(self, dy):
         in_h, in_w, _ = self.input_shape
         return kernels.active().max_pool2d_backward(
-            dy.astype(self.dtype, copy=False), self._argmax, in_h, in_w)
+            dy.astype(self.dtype, copy=False), self._argmax, in_h, in_w, *self._window_args())
 
 
 class AveragePooling2D(_Pooling2D):
