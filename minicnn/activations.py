@@ -36,6 +36,8 @@ class ActivationFn:
     """Base class: ``forward(x) -> y`` then ``backward(dy) -> dx``."""
 
     name = "linear"
+    #: Does ``forward_with_bias`` write y over z (so that z is gone)?
+    bias_in_place = False
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return x
@@ -44,8 +46,9 @@ class ActivationFn:
         return dy
 
     def forward_with_bias(self, z: np.ndarray, bias: np.ndarray) -> np.ndarray:
-        """``z += bias`` in place, then ``forward(z)``; activations with a fused
-        kernel (ReLU, LeakyReLU) do both in one pass over z."""
+        """``z += bias`` in place, then ``forward(z)``. ReLU and LeakyReLU do both
+        in one pass and write y over z (their backward reads y, so z is not
+        needed): the returned array *is* z then."""
         elementwise.add_bias(z, bias)
         return self.forward(z)
 
@@ -71,6 +74,7 @@ class ReLU(ActivationFn):
 
     def __init__(self, max_value: float | None = None) -> None:
         self.max_value = max_value
+        self.bias_in_place = max_value is None
 
     def forward(self, x):
         if self.max_value is None:
@@ -104,6 +108,7 @@ class LeakyReLU(ActivationFn):
     """x for x > 0, ``negative_slope * x`` otherwise (Keras default slope: 0.3)."""
 
     name = "leaky_relu"
+    bias_in_place = True
 
     def __init__(self, negative_slope: float = 0.3) -> None:
         self.negative_slope = negative_slope

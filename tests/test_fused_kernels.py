@@ -203,39 +203,46 @@ def test_adam_kernel_updates_a_strided_view_in_place():
 @given(shape=st.lists(st.integers(1, 7), min_size=1, max_size=4), slope=st.sampled_from([None, 0.0, 0.2, 0.3]),
        dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16), strided=st.booleans())
 def test_bias_activation_kernels_match_reference(shape, slope, dtype, seed, strided):
-    """z += bias then the activation, fused: the same z (in place, a strided view too) and the same y."""
+    """f(z + bias), fused and written over z (a strided view too): the reference's values."""
     rng = np.random.default_rng(seed)
     base = rng.standard_normal(shape[:-1] + [2 * shape[-1]]).astype(dtype)
     z = base[..., ::2] if strided else base[..., :shape[-1]].copy()
     z.flat[0] = np.nan                                # NaN goes through ReLU (and LeakyReLU) as NaN
     bias = rng.standard_normal(shape[-1]).astype(dtype)
-    z_ref = z.copy()
+    z_ref, z_before = z.copy(), z.copy()
     if slope is None:
         y, y_ref = elementwise.bias_relu_forward(z, bias), elementwise.bias_relu_forward_reference(z_ref, bias)
+        want = np.maximum(z_before + bias, 0)
     else:
         y = elementwise.bias_leaky_relu_forward(z, bias, slope)
         y_ref = elementwise.bias_leaky_relu_forward_reference(z_ref, bias, slope)
-    assert y.dtype == dtype and y.shape == z.shape
-    np.testing.assert_array_equal(z, z_ref)           # the same additions, in the same dtype
-    np.testing.assert_array_equal(y, y_ref)
+        pre = z_before + bias
+        want = np.where(pre > 0, pre, slope * pre)
+    assert y is z and y_ref is z_ref                  # written over z, in both
+    assert y.dtype == dtype and y.shape == z_before.shape
+    np.testing.assert_array_equal(y, y_ref)           # the same additions, in the same dtype
+    np.testing.assert_allclose(y, want.astype(dtype), rtol=1e-6)
     if strided:
-        np.testing.assert_array_equal(base[..., ::2], z_ref)   # the view's base was updated
+        np.testing.assert_array_equal(base[..., ::2], y_ref)   # the view's base was updated
     if slope is None:
         assert not np.signbit(y[y == 0]).any()        # ReLU gives 0, never -0.0
 
 
 def test_conv_layer_output_is_bias_then_activation(rng):
-    """The layer's fused path gives what the unfused formulas give, and keeps z = conv + bias."""
+    """The layer's fused path gives what the unfused formulas give; z is kept unless y was written over it."""
     import minicnn
-    for act in ("relu", "leaky_relu", "linear", "tanh"):
+    for act in ("relu", "leaky_relu", "linear", "tanh", "softmax"):
         layer = minicnn.layers.Conv2D(4, 3, padding="same", activation=act)
         layer.build((6, 6, 2), rng)
         layer.bias.value[...] = rng.standard_normal(4)   # not the zeros it starts with
         x = rng.standard_normal((2, 6, 6, 2)).astype(np.float32)
         y = layer.forward(x)
         z = IMPLEMENTATIONS["reference"].conv2d_forward(x, layer.kernel.value, 1, 1, 1, 1, 6, 6) + layer.bias.value
-        np.testing.assert_allclose(layer.preactivation, z, **TOL)
         np.testing.assert_allclose(y, minicnn.activations.get(act, "test").forward(z), **TOL)
+        if act in ("relu", "leaky_relu"):
+            assert layer.preactivation is None        # y was written over z
+        else:
+            np.testing.assert_allclose(layer.preactivation, z, **TOL)
 
 
 @given(shape=st.lists(st.integers(1, 7), min_size=1, max_size=4), dtype=st.sampled_from([np.float32, np.float64]),
@@ -293,8 +300,12 @@ def test_layer_bias_gradient_is_the_sum_of_dz(layer_type, act, rng):
     y = layer.forward(x, training=True)
     dy = rng.standard_normal(y.shape).astype(np.float32)
     layer.backward(dy)
-    dz = minicnn.activations.get(act, "test")
-    dz.forward(layer.preactivation.copy())
-    dz = dz.backward(dy)
+    if layer_type == "Conv2D":   # z from the reference kernel ('same', 2x2: the extra pad row/column at the end)
+        z = IMPLEMENTATIONS["reference"].conv2d_forward(x, layer.kernel.value, 1, 1, 0, 0, 7, 7)
+    else:
+        z = x @ layer.kernel.value
+    activation = minicnn.activations.get(act, "test")
+    activation.forward((z + layer.bias.value).astype(np.float32))
+    dz = activation.backward(dy)
     np.testing.assert_allclose(layer.bias.grad, dz.reshape(-1, 5).astype(np.float64).sum(axis=0), **TOL)
     assert layer.bias.grad.dtype == np.float32 and layer.bias.grad.shape == (5,)

@@ -20,6 +20,11 @@ Backward, from dy = dL/dy::
     dkernel  = correlation of x with dz          (kernel.conv2d_backward_kernel)
     dx       = dz sent back through every tap    (kernel.conv2d_backward_input)
 
+With ReLU or LeakyReLU (and a bias), y is written over z in the same pass
+that adds the bias: their backward reads y, and a second array the size of
+the output would stay alive until the backward pass. ``preactivation`` is
+None then; it holds z for the other activations.
+
 The three sums live in ``minicnn.kernels``; this layer only does the
 bookkeeping, so the same layer runs on the reference or the Numba kernels.
 Parameter count: KH*KW*C*F + F.
@@ -96,10 +101,11 @@ class Conv2D(Layer):
             x, self.kernel.value, self.strides[0], self.strides[1],
             geo.pad_top, geo.pad_left, geo.out_h, geo.out_w)
         # z += bias (broadcast over N, OH, OW), then the activation: one pass over z
-        # for ReLU and LeakyReLU (see ActivationFn.forward_with_bias)
+        # for ReLU and LeakyReLU, which write y over z (see ActivationFn.forward_with_bias)
         y = self.activation.forward(z) if self.bias is None else \
             self.activation.forward_with_bias(z, self.bias.value)
-        self.preactivation = z
+        # z is kept unless y was written over it (softmax needs it as the logits)
+        self.preactivation = None if self.bias is not None and self.activation.bias_in_place else z
         return y
 
     def backward(self, dy):
