@@ -1,4 +1,4 @@
-"""The fused kernels (LeakyReLU, BatchNorm statistics, im2col's kept cols) agree with plain NumPy."""
+"""The fused kernels (activations with their bias, BatchNorm statistics, im2col's groups, Adam) agree with plain NumPy."""
 
 from __future__ import annotations
 
@@ -73,9 +73,10 @@ def test_batchnorm_kernels_match_reference(m, c, offset, dtype, seed):
         np.testing.assert_allclose(ours, theirs, **tol)
 
 
-def test_kept_cols_are_never_stale(rng):
-    """im2col keeps the forward's cols for the kernel gradient; an x changed in place
-    before the next forward must give the new answer, as the reference does."""
+def test_kernel_gradient_unrolls_x_as_it_is_now(rng):
+    """The kernel gradient unrolls x itself (nothing is kept from the forward):
+    an x changed in place after its forward gives the new x's gradient, as the
+    reference does."""
     x = rng.standard_normal((2, 6, 5, 3)).astype(np.float32)
     k = rng.standard_normal((3, 3, 3, 4)).astype(np.float32)
     geo = window_geometry(6, 5, (3, 3), (1, 1), "same")
@@ -85,37 +86,17 @@ def test_kept_cols_are_never_stale(rng):
     for _ in range(2):
         y = conv_im2col.conv2d_forward(x, k, *args, geo.out_h, geo.out_w)
         np.testing.assert_allclose(y, ref.conv2d_forward(x, k, *args, geo.out_h, geo.out_w), **TOL)
+        x[0, 2, 2, 1] += 5.0            # in place: same object, new values
         dk = conv_im2col.conv2d_backward_kernel(x, dy, 3, 3, *args)
         np.testing.assert_allclose(dk, ref.conv2d_backward_kernel(x, dy, 3, 3, *args), **TOL)
-        x[0, 2, 2, 1] += 5.0            # in place: same object, new values
-    # A different x of the same shape (never seen by a forward) is unrolled afresh.
-    other = x.copy()
-    np.testing.assert_allclose(conv_im2col.conv2d_backward_kernel(other, dy, 3, 3, *args),
-                               ref.conv2d_backward_kernel(other, dy, 3, 3, *args), **TOL)
 
 
-def test_kept_cols_live_exactly_as_long_as_x():
-    x = np.ones((2, 4, 4, 1), np.float32)
-    k = np.ones((2, 2, 1, 1), np.float32)
-    before = len(conv_im2col._saved)
-    conv_im2col.conv2d_forward(x, k, 1, 1, 0, 0, 3, 3)
-    conv_im2col.conv2d_forward(x, k, 2, 2, 0, 0, 2, 2)     # a second geometry of the same x
-    assert set(conv_im2col._saved[id(x)]) == {(2, 2, 1, 1, 0, 0, 3, 3), (2, 2, 2, 2, 0, 0, 2, 2)}
-    for _ in range(50):                                      # temporaries come and go
-        conv_im2col.conv2d_forward(x.copy(), k, 1, 1, 0, 0, 3, 3)
-    assert len(conv_im2col._saved) == before + 1
-    del x
-    assert len(conv_im2col._saved) == before
-
-
-@pytest.mark.parametrize("keep_bytes", [0, conv_im2col._KEEP_BYTES])
 @pytest.mark.parametrize("budget", [1, 700])
 @given(case=st.integers(0, 2**16))
-def test_grouped_batches_give_the_same_results(budget, keep_bytes, case):
+def test_grouped_batches_give_the_same_results(budget, case):
     """With a tiny cols budget, the batch is cut into groups (one image each at
-    budget 1; a few images at 700 bytes): every pass must still match the
-    reference - with the cols kept by the forward, with cols unrolled afresh,
-    and (keep_bytes 0) with one group buffer reused by every group."""
+    budget 1; a few images at 700 bytes), all unrolled into one reused buffer:
+    every pass must still match the reference."""
     rng = np.random.default_rng(case)
     n, h, w = rng.integers(1, 6), rng.integers(2, 8), rng.integers(2, 8)
     c, o = rng.integers(1, 4), rng.integers(1, 40)            # o > KH*KW*C too: the transposed product
@@ -125,21 +106,19 @@ def test_grouped_batches_give_the_same_results(budget, keep_bytes, case):
     args = (1, 2, geo.pad_top, geo.pad_left)
     dy = rng.standard_normal((n, geo.out_h, geo.out_w, o)).astype(np.float32)
     ref = IMPLEMENTATIONS["reference"]
-    saved = conv_im2col._CHUNK_BYTES, conv_im2col._KEEP_BYTES
-    conv_im2col._CHUNK_BYTES, conv_im2col._KEEP_BYTES = budget, keep_bytes
+    saved = conv_im2col._CHUNK_BYTES
+    conv_im2col._CHUNK_BYTES = budget
     try:
         groups = conv_im2col._groups(n, geo.out_h * geo.out_w * 6 * c * 4)
         assert sum(g.stop - g.start for g in groups) == n and (budget > 1 or len(groups) == n)
         y = conv_im2col.conv2d_forward(x, k, *args, geo.out_h, geo.out_w)
         np.testing.assert_allclose(y, ref.conv2d_forward(x, k, *args, geo.out_h, geo.out_w), **TOL)
-        for source in (x, x.copy()):                          # kept cols, then fresh ones
-            np.testing.assert_allclose(conv_im2col.conv2d_backward_kernel(source, dy, 2, 3, *args),
-                                       ref.conv2d_backward_kernel(x, dy, 2, 3, *args), **TOL)
+        np.testing.assert_allclose(conv_im2col.conv2d_backward_kernel(x, dy, 2, 3, *args),
+                                   ref.conv2d_backward_kernel(x, dy, 2, 3, *args), **TOL)
         np.testing.assert_allclose(conv_im2col.conv2d_backward_input(dy, k, h, w, *args),
                                    ref.conv2d_backward_input(dy, k, h, w, *args), **TOL)
-        assert (id(x) in conv_im2col._saved) == (keep_bytes > 0)
     finally:
-        conv_im2col._CHUNK_BYTES, conv_im2col._KEEP_BYTES = saved
+        conv_im2col._CHUNK_BYTES = saved
 
 
 @pytest.mark.parametrize("backend", ["numba", "im2col"])
