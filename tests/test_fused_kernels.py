@@ -288,3 +288,22 @@ def test_layer_bias_gradient_is_the_sum_of_dz(layer_type, act, rng):
     dz = activation.backward(dy)
     np.testing.assert_allclose(layer.bias.grad, dz.reshape(-1, 5).astype(np.float64).sum(axis=0), **TOL)
     assert layer.bias.grad.dtype == np.float32 and layer.bias.grad.shape == (5,)
+
+
+@given(n=st.integers(1, 3), h=st.integers(1, 8), w=st.integers(1, 8), c=st.integers(1, 6),
+       kh=st.integers(1, 3), kw=st.integers(1, 3), sh=st.integers(1, 3), sw=st.integers(1, 3),
+       padding=st.sampled_from(["valid", "same"]), seed=st.integers(0, 2**16))
+def test_im2col_matches_numpy_slicing(n, h, w, c, kh, kw, sh, sw, padding, seed):
+    """cols, both loop orders (fewer than 4 channels, and more), against slices of a zero-padded x."""
+    if padding == "valid" and (kh > h or kw > w):
+        padding = "same"
+    geo = window_geometry(h, w, (kh, kw), (sh, sw), padding)
+    x = np.random.default_rng(seed).standard_normal((n, h, w, c)).astype(np.float32)
+    padded = np.zeros((n, h + kh + sh * geo.out_h, w + kw + sw * geo.out_w, c), np.float32)
+    padded[:, geo.pad_top:geo.pad_top + h, geo.pad_left:geo.pad_left + w] = x
+    # tap (p, q) of every window is one strided slice; stacked in (p, q, c) order they are the cols rows
+    taps = [padded[:, p:p + sh * geo.out_h:sh, q:q + sw * geo.out_w:sw] for p in range(kh) for q in range(kw)]
+    want = np.stack(taps, axis=3).reshape(n * geo.out_h * geo.out_w, kh * kw * c)
+    cols = np.full_like(want, np.nan)                 # every entry must be written
+    conv_im2col.im2col(x, cols, kh, kw, sh, sw, geo.pad_top, geo.pad_left, geo.out_h, geo.out_w)
+    np.testing.assert_array_equal(cols, want)

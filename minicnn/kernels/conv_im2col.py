@@ -45,6 +45,9 @@ def im2col(x, cols, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w)
     Every entry is written (a pixel, or a 0), so the caller may hand in np.empty.
     """
     n_batch, in_h, in_w, in_c = x.shape
+    if in_c < 4:  # an image's own channels (grey, RGB): the loop order below suits them better
+        _im2col_few_channels(x, cols, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w)
+        return
     for ni in range(n_batch * out_h):
         n = ni // out_h
         i = ni % out_h
@@ -61,6 +64,35 @@ def im2col(x, cols, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w)
                     else:
                         for c in range(in_c):
                             cols[row, base + c] = x[n, h, w, c]
+
+
+@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
+def _im2col_few_channels(x, cols, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w):
+    """im2col with the output column j innermost: the same entries, another order.
+
+    Above, the innermost loop copies the C channels of one tap; with one to
+    three channels (a network's first layer) that loop is too short to pay for
+    its own setup. Here each cols column (one tap p, q and channel c) is
+    filled along a row of windows at a time. Measured, batch 32: 28x28x1 with
+    a 2x2 window 0.29 -> 0.09 ms, 32x32x3 with 3x3 0.89 -> 0.65 ms; with 4
+    channels the order above is already faster (0.22 vs 0.26 ms).
+    """
+    n_batch, in_h, in_w, in_c = x.shape
+    for ni in range(n_batch * out_h):
+        n = ni // out_h
+        i = ni % out_h
+        first_row = ni * out_w                      # the row of window (n, i, 0)
+        for p in range(kh):
+            h = i * stride_h + p - pad_top
+            for q in range(kw):
+                for c in range(in_c):
+                    col = (p * kw + q) * in_c + c
+                    for j in range(out_w):
+                        w = j * stride_w + q - pad_left
+                        if 0 <= h < in_h and 0 <= w < in_w:
+                            cols[first_row + j, col] = x[n, h, w, c]
+                        else:
+                            cols[first_row + j, col] = 0.0
 
 
 @njit(cache=True)  # serial on purpose: see minicnn/_threads.py
