@@ -8,10 +8,14 @@ in plain NumPy; the jitted versions have identical signatures and results
 ``x - mu``, its square, ``x_hat``, ``gamma * x_hat`` and ``dy * x_hat`` as
 separate full-size temporaries.
 
-The jitted sums (one kernel, ``_paired_sums``, for the forward's statistics
-and the backward's two sums) add every row into one float64 row per sum:
-float64 running sums keep the mean of 32k float32 values exact to float32
-precision.
+The jitted sums add every row into one float64 row per sum: float64
+running sums keep the mean of 32k float32 values exact to float32 precision.
+
+x_hat is not kept between the passes: the backward rebuilds it from x (which
+the layer before keeps anyway) and the batch mean, value by value, inside
+its own loops. A kept x_hat was one more array the size of the layer's
+input alive through the whole step (7.5 MB on the seed CIFAR model); see
+``minicnn/layers/batch_norm.py`` for what dropping it measured.
 """
 
 from __future__ import annotations
@@ -20,16 +24,17 @@ import numpy as np
 from numba import njit
 
 def forward_reference(x, gamma, beta, eps):
-    """-> (y, x_hat, mean, var, inv_std) for x (M, C)."""
+    """-> (y, mean, var, inv_std) for x (M, C)."""
     mean = x.mean(axis=0)
     var = ((x - mean) ** 2).mean(axis=0)
     inv_std = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
     x_hat = (x - mean) * inv_std
-    return gamma * x_hat + beta, x_hat, mean, var, inv_std
+    return gamma * x_hat + beta, mean, var, inv_std
 
 
-def backward_reference(dy, x_hat, gamma, inv_std):
-    """-> (dx, dgamma, dbeta) for dy, x_hat (M, C)."""
+def backward_reference(dy, x, mean, gamma, inv_std):
+    """-> (dx, dgamma, dbeta) for dy, x (M, C) and the forward's mean and inv_std."""
+    x_hat = (x - mean) * inv_std
     dbeta = dy.sum(axis=0)
     dgamma = (dy * x_hat).sum(axis=0)
     m = dy.shape[0]
@@ -41,8 +46,8 @@ def backward_reference(dy, x_hat, gamma, inv_std):
 def _paired_sums(a, b, shift):
     """Per column, in float64: sum(a - shift) and sum((a - shift) * (b - shift)).
 
-    Forward:  a = b = x, shift = one row of x  ->  sum(d), sum(d^2) with d = x - shift
-    Backward: a = dy, b = x_hat, shift = 0     ->  sum(dy), sum(dy * x_hat)
+    The forward calls it with a = b = x and shift = one row of x: sum(d) and
+    sum(d^2) with d = x - shift, from which the mean and the variance.
     """
     m, c = a.shape
     s1 = np.zeros(c)
@@ -56,37 +61,44 @@ def _paired_sums(a, b, shift):
 
 
 @njit(cache=True)  # serial on purpose: see minicnn/_threads.py
-def _normalize(x, mean, inv_std, gamma, beta, keep_x_hat):
-    """y = gamma * x_hat + beta, with x_hat = (x - mean) * inv_std; x_hat is returned
-    only when ``keep_x_hat`` (training needs it for backward; predict does not)."""
-    m, c = x.shape
-    y = np.empty_like(x)
-    x_hat = np.empty_like(x) if keep_x_hat else np.empty((0, c), dtype=x.dtype)
+def _grad_sums(dy, x, mean, inv_std):
+    """Per column, in float64: sum(dy) and sum(dy * x_hat), x_hat = (x - mean) * inv_std."""
+    m, c = dy.shape
+    s1 = np.zeros(c)
+    s2 = np.zeros(c)
     for i in range(m):
         for j in range(c):
-            h = (x[i, j] - mean[j]) * inv_std[j]
-            if keep_x_hat:
-                x_hat[i, j] = h
-            y[i, j] = gamma[j] * h + beta[j]
-    return y, x_hat
+            s1[j] += dy[i, j]
+            s2[j] += dy[i, j] * ((x[i, j] - mean[j]) * inv_std[j])
+    return s1, s2
 
 
 @njit(cache=True)  # serial on purpose: see minicnn/_threads.py
-def _grad_input(dy, x_hat, scale, mean_dy, mean_dy_xhat):
+def _normalize(x, mean, inv_std, gamma, beta):
+    """y = gamma * x_hat + beta, with x_hat = (x - mean) * inv_std."""
+    m, c = x.shape
+    y = np.empty_like(x)
+    for i in range(m):
+        for j in range(c):
+            y[i, j] = gamma[j] * ((x[i, j] - mean[j]) * inv_std[j]) + beta[j]
+    return y
+
+
+@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
+def _grad_input(dy, x, mean, inv_std, scale, mean_dy, mean_dy_xhat):
     m, c = dy.shape
     dx = np.empty_like(dy)
     for i in range(m):
         for j in range(c):
-            dx[i, j] = scale[j] * (dy[i, j] - mean_dy[j] - x_hat[i, j] * mean_dy_xhat[j])
+            x_hat = (x[i, j] - mean[j]) * inv_std[j]
+            dx[i, j] = scale[j] * (dy[i, j] - mean_dy[j] - x_hat * mean_dy_xhat[j])
     return dx
 
 
 def normalize(x, mean, inv_std, gamma, beta):
     """-> y for x (M, C) and given statistics (inference: the moving ones)."""
     dtype = x.dtype
-    y, _ = _normalize(x, mean.astype(dtype), inv_std.astype(dtype), gamma.astype(dtype),
-                      beta.astype(dtype), False)
-    return y
+    return _normalize(x, mean.astype(dtype), inv_std.astype(dtype), gamma.astype(dtype), beta.astype(dtype))
 
 
 def forward(x, gamma, beta, eps):
@@ -102,16 +114,16 @@ def forward(x, gamma, beta, eps):
     mean = shift + mean_d
     var = np.maximum(squares / m - mean_d * mean_d, 0.0)
     inv_std = (1.0 / np.sqrt(var + eps)).astype(dtype)
-    y, x_hat = _normalize(x, mean.astype(dtype), inv_std, gamma, beta, True)
-    return y, x_hat, mean.astype(dtype), var.astype(dtype), inv_std
+    mean = mean.astype(dtype)
+    return _normalize(x, mean, inv_std, gamma, beta), mean, var.astype(dtype), inv_std
 
 
-def backward(dy, x_hat, gamma, inv_std):
-    """Same as :func:`backward_reference`, jitted."""
-    dy = np.ascontiguousarray(dy, dtype=x_hat.dtype)
+def backward(dy, x, mean, gamma, inv_std):
+    """Same as :func:`backward_reference`, jitted: x_hat is rebuilt inside both passes."""
+    dtype = x.dtype
+    dy = np.ascontiguousarray(dy, dtype=dtype)
     m = dy.shape[0]
-    dbeta, dgamma = _paired_sums(dy, x_hat, np.zeros(dy.shape[1], dtype=dy.dtype))
-    dtype = x_hat.dtype
-    dx = _grad_input(dy, x_hat, (gamma * inv_std).astype(dtype), (dbeta / m).astype(dtype),
+    dbeta, dgamma = _grad_sums(dy, x, mean, inv_std)
+    dx = _grad_input(dy, x, mean, inv_std, (gamma * inv_std).astype(dtype), (dbeta / m).astype(dtype),
                      (dgamma / m).astype(dtype))
     return dx, dgamma.astype(dtype), dbeta.astype(dtype)

@@ -72,10 +72,12 @@ class BatchNormalization(Layer):
         if training:
             # The formulas above on the (M, C) view of x, one column per channel,
             # in the jitted kernels of minicnn/kernels/batchnorm.py.
+            # x_hat is not kept for the backward: it is rebuilt there from x (kept
+            # by the layer before as its output anyway) and the batch mean.
             x2d = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
-            y, x_hat, mu, var, self._inv_std = batchnorm.forward(
+            y, mu, var, self._inv_std = batchnorm.forward(
                 x2d, self.gamma.value, self.beta.value, self.epsilon)
-            self._x_hat = x_hat.reshape(x.shape)
+            self._x2d, self._mean = x2d, mu
             m = self.momentum
             self.moving_mean.value[...] = m * self.moving_mean.value + (1 - m) * mu
             self.moving_variance.value[...] = m * self.moving_variance.value + (1 - m) * var
@@ -91,8 +93,7 @@ class BatchNormalization(Layer):
         if self._training:
             channels = dy.shape[-1]
             dx, self.gamma.grad, self.beta.grad = batchnorm.backward(
-                dy.reshape(-1, channels), self._x_hat.reshape(-1, channels),
-                self.gamma.value, self._inv_std)
+                dy.reshape(-1, channels), self._x2d, self._mean, self.gamma.value, self._inv_std)
             return dx.reshape(dy.shape)
         axes = tuple(range(dy.ndim - 1))
         x_hat = (self._x - self.moving_mean.value) * self._inv_std
