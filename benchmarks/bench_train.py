@@ -9,7 +9,8 @@ For each seed model (``kconv`` for MNIST, ``cifar_cnn`` for CIFAR-10), batch 32:
   zero_grad/forward/backward/step (PyTorch), in *interleaved* rounds - each
   round times ``--steps`` steps of every engine in turn, so that a slow
   moment of the machine hits all of them - after warm-up steps; the median
-  over rounds is reported.
+  over rounds is reported. The order rotates every round and each engine
+  takes one untimed step first (see ``_rotated``).
 * **predict**: images per second of ``predict`` on 1024 images, batch 128.
 * **page faults**: minor page faults per training step (``ru_minflt``) of
   each engine in the same rounds - memory the OS had to map and zero afresh
@@ -90,6 +91,21 @@ def make_engines(name: str, wanted: list[str]) -> dict:
     return engines
 
 
+def _rotated(names: list[str], r: int) -> list[str]:
+    """The engines in round r's order: rotated every round, so that no engine
+    always runs right after the same one.
+
+    An engine's thread pool can keep spinning on the cores after its last
+    step. Measured on the MNIST model (median first step after 5 steps of
+    the other engine, then the second step): minicnn after PyTorch 24.6 ms,
+    then 16.9; Keras after PyTorch 19.5, then 15.2; PyTorch after minicnn
+    53.4, then 33.3. So each engine also takes one untimed step after the
+    switch, and no engine always pays for the same neighbour.
+    """
+    k = r % len(names)
+    return names[k:] + names[:k]
+
+
 def time_training(engines: dict, shape, batch: int, steps: int, rounds: int, warmup: int) -> dict:
     rng = np.random.default_rng(0)
     x = rng.random((batch,) + shape, dtype=np.float32)
@@ -99,8 +115,10 @@ def time_training(engines: dict, shape, batch: int, steps: int, rounds: int, war
             step(x, y)
     per_step = {name: [] for name in engines}
     faults = {name: [] for name in engines}
-    for _ in range(rounds):
-        for name, (step, _) in engines.items():
+    for r in range(rounds):
+        for name in _rotated(list(engines), r):
+            step = engines[name][0]
+            step(x, y)  # untimed: the previous engine's threads may still be spinning on the cores
             faults_before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             start = time.perf_counter()
             for _ in range(steps):
@@ -116,8 +134,10 @@ def time_predict(engines: dict, shape, images: int, rounds: int) -> dict:
     for _, predict in engines.values():
         predict(x[:256])
     rates = {name: [] for name in engines}
-    for _ in range(rounds):
-        for name, (_, predict) in engines.items():
+    for r in range(rounds):
+        for name in _rotated(list(engines), r):
+            predict = engines[name][1]
+            predict(x[:128])  # untimed, as in time_training
             start = time.perf_counter()
             predict(x)
             rates[name].append(images / (time.perf_counter() - start))
