@@ -109,8 +109,8 @@ def test_grouped_batches_give_the_same_results(budget, case):
     args = (1, 2, geo.pad_top, geo.pad_left)
     dy = rng.standard_normal((n, geo.out_h, geo.out_w, o)).astype(np.float32)
     ref = IMPLEMENTATIONS["reference"]
-    saved = conv_im2col._CHUNK_BYTES
-    conv_im2col._CHUNK_BYTES = budget
+    saved = conv_im2col._CHUNK_BYTES, conv_im2col._KGRAD_BYTES
+    conv_im2col._CHUNK_BYTES = conv_im2col._KGRAD_BYTES = budget
     try:
         groups = conv_im2col._groups(n, geo.out_h * geo.out_w * 6 * c * 4)
         assert sum(g.stop - g.start for g in groups) == n and (budget > 1 or len(groups) == n)
@@ -121,7 +121,7 @@ def test_grouped_batches_give_the_same_results(budget, case):
         np.testing.assert_allclose(conv_im2col.conv2d_backward_input(dy, k, h, w, *args),
                                    ref.conv2d_backward_input(dy, k, h, w, *args), **TOL)
     finally:
-        conv_im2col._CHUNK_BYTES = saved
+        conv_im2col._CHUNK_BYTES, conv_im2col._KGRAD_BYTES = saved
 
 
 @pytest.mark.parametrize("backend", ["numba", "im2col"])
