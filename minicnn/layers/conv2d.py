@@ -94,12 +94,19 @@ class Conv2D(Layer):
         return kernels.window_geometry(self.input_shape[0], self.input_shape[1], self.kernel_size,
                                        self.strides, self.padding, layer=self._describe())
 
+    def convolve(self, x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+        """x (*) kernel with this layer's strides and padding: no bias, no activation.
+
+        ``forward`` calls it with the layer's own kernel; a folded inference
+        step (``minicnn.model.inference``) with a rescaled one.
+        """
+        geo = self._geometry()
+        return getattr(kernels.active(), self._ops[0])(
+            x, kernel, self.strides[0], self.strides[1], geo.pad_top, geo.pad_left, geo.out_h, geo.out_w)
+
     def forward(self, x, training=False):
         self._x = x
-        geo = self._geometry()
-        z = getattr(kernels.active(), self._ops[0])(
-            x, self.kernel.value, self.strides[0], self.strides[1],
-            geo.pad_top, geo.pad_left, geo.out_h, geo.out_w)
+        z = self.convolve(x, self.kernel.value)
         # z += bias (broadcast over N, OH, OW), then the activation: one pass over z
         # for ReLU and LeakyReLU, which write y over z (see ActivationFn.forward_with_bias)
         y = self.activation.forward(z) if self.bias is None else \

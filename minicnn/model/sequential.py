@@ -22,6 +22,7 @@ from ..errors import ConfigError, NotBuiltError, ShapeError
 from ..layers.base import Layer
 from ..layers.input_layer import InputLayer
 from ..naming import unique_name
+from . import inference
 from .graph import SymbolicTensor
 from .summary import format_summary, print_summary
 from .base import BaseModel
@@ -143,6 +144,11 @@ class Sequential(BaseModel):
         finally:
             layers[first].needs_input_grad = True
         return grad if input_grad else None
+
+    def _batch_predictor(self) -> Callable[[np.ndarray], list[np.ndarray]]:
+        """``predict``'s pass: BatchNormalization folded into the layer before it."""
+        steps = inference.folded_plan(self._layers)
+        return lambda x: [inference.run(steps, x)]
 
     def _sources(self, layer: Layer) -> list[str]:
         """Where ``layer``'s input comes from: the layer before it, or ``"input"``."""

@@ -17,7 +17,7 @@ and immune to the clipping of probabilities (see ``minicnn.losses``).
 from __future__ import annotations
 
 import time
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -240,6 +240,11 @@ class TrainingMixin:
         model returns one array per output tensor."""
         return [self.forward(x)[-1]]
 
+    def _batch_predictor(self) -> Callable[[np.ndarray], list[np.ndarray]]:
+        """What ``predict`` calls on each batch; ``Sequential`` folds BatchNormalization
+        into the layer before it first (``minicnn.model.inference``)."""
+        return self._predict_batch
+
     def predict(self, x, batch_size: int = 32, verbose: int = 1):
         """Outputs for every sample, in inference mode (a list for a multi-output model)."""
         x = validation.check_x(self, x)
@@ -248,8 +253,9 @@ class TrainingMixin:
         steps = -(-len(x) // batch_size)
         bar = ProgressBar(steps) if verbose else None
         pieces: list[list[np.ndarray]] = []
+        predict_batch = self._batch_predictor()
         for step in range(steps):
-            outs = self._predict_batch(x[step * batch_size:(step + 1) * batch_size])
+            outs = predict_batch(x[step * batch_size:(step + 1) * batch_size])
             pieces = pieces or [[] for _ in outs]
             for piece, out in zip(pieces, outs):
                 piece.append(out)

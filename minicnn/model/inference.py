@@ -1,0 +1,110 @@
+"""``predict`` with each BatchNormalization folded into the layer before it.
+
+In inference, BatchNormalization is a fixed affine map of each channel::
+
+    y = gamma * (z - moving_mean) / sqrt(moving_variance + eps) + beta
+      = s * z + t          s = gamma / sqrt(moving_variance + eps),  t = beta - s * moving_mean
+
+When z is the output of a ``Conv2D`` or ``Dense`` with no activation of its
+own, z = x (*) W + b, and the two layers are one::
+
+    y = x (*) (W * s) + (s * b + t)        W * s scales output channel f of W by s[f]
+
+So ``predict`` runs that layer once with the rescaled kernel and bias, and
+the normalization pass over the whole output disappears. A ``ReLU`` or
+``LeakyReLU`` layer right after joins the bias add, in one pass written over
+the product (``minicnn/kernels/elementwise.py``): three passes over the
+largest arrays of the seed CIFAR model become one.
+
+Only ``predict`` on a ``Sequential`` takes this path, and only for layers
+with no forward hook (a hooked layer runs as itself, so its hook sees its
+own input and output). ``forward``, ``trace``,
+``evaluate`` and the ``minicnn.viz`` probes run every layer as written, so
+each layer's own output stays visible; and the folded steps leave their
+layers' saved state (what a backward pass reads) alone. The folded weights
+are computed afresh for every ``predict`` call, so training between calls is
+always seen. The results equal the layer-by-layer ones up to float32
+rounding (the products are grouped differently); a test holds them to it.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from ..kernels import elementwise
+from ..layers.activation_layers import _ActivationLayer
+from ..layers.base import Layer
+from ..layers.batch_norm import BatchNormalization
+from ..layers.conv2d import Conv2D
+from ..layers.dense import Dense
+
+Step = Callable[[np.ndarray], np.ndarray]
+
+
+def _foldable(layer: Layer) -> bool:
+    """A Conv2D or Dense (not a subclass with another kernel layout) with no activation."""
+    return type(layer) in (Conv2D, Dense) and layer.activation.name == "linear"
+
+
+def _hooked(*layers: Layer | None) -> bool:
+    """Does any of these layers have a forward hook? (Then it must run as itself.)"""
+    return any(layer is not None and layer._hooks for layer in layers)
+
+
+def _bias_then(layer: Layer | None) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
+    """``(z, bias) -> f(z + bias)`` in one pass, for a plain ReLU or LeakyReLU layer; else None."""
+    fn = layer.fn if isinstance(layer, _ActivationLayer) else None
+    if fn is not None and fn.name == "relu" and fn.max_value is None:
+        return elementwise.bias_relu_forward
+    if fn is not None and fn.name == "leaky_relu":
+        slope = fn.negative_slope
+        return lambda z, bias: elementwise.bias_leaky_relu_forward(z, bias, slope)
+    return None
+
+
+def _folded_step(layer: Layer, norm: BatchNormalization,
+                 activation: Callable[[np.ndarray, np.ndarray], np.ndarray] | None) -> Step:
+    """One step for ``layer`` + ``norm`` (+ the activation layer after them)."""
+    dtype = layer.kernel.value.dtype
+    # the same inv_std as BatchNormalization's own inference forward
+    inv_std = 1.0 / (norm.moving_variance.value + norm.epsilon) ** 0.5
+    scale = (norm.gamma.value * inv_std).astype(dtype)                      # s, one per channel
+    bias = np.zeros_like(scale) if layer.bias is None else layer.bias.value
+    shift = (norm.beta.value - scale * norm.moving_mean.value).astype(dtype)   # t
+    kernel = layer.kernel.value * scale      # (..., F) * (F,): output channel f times s[f]
+    folded_bias = (scale * bias + shift).astype(dtype)
+
+    def step(x: np.ndarray) -> np.ndarray:
+        z = layer.convolve(x, kernel) if isinstance(layer, Conv2D) else x @ kernel
+        if activation is not None:
+            return activation(z, folded_bias)
+        elementwise.add_bias(z, folded_bias)
+        return z
+    return step
+
+
+def folded_plan(layers: list[Layer]) -> list[Step]:
+    """The steps of an inference pass over ``layers``, with every foldable pair folded."""
+    steps: list[Step] = []
+    i = 0
+    while i < len(layers):
+        layer = layers[i]
+        after = layers[i + 1] if i + 1 < len(layers) else None
+        if _foldable(layer) and isinstance(after, BatchNormalization) and not _hooked(layer, after):
+            third = layers[i + 2] if i + 2 < len(layers) else None
+            activation = None if _hooked(third) else _bias_then(third)
+            steps.append(_folded_step(layer, after, activation))
+            i += 3 if activation is not None else 2
+        else:
+            steps.append(lambda x, layer=layer: layer.apply(x, training=False))
+            i += 1
+    return steps
+
+
+def run(steps: list[Step], x: np.ndarray) -> np.ndarray:
+    """Pass one batch through the steps of :func:`folded_plan`."""
+    for step in steps:
+        x = step(x)
+    return x

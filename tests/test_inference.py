@@ -1,0 +1,92 @@
+"""predict folds BatchNormalization into the Conv2D/Dense before it: same results, fewer passes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import minicnn
+from minicnn import layers, zoo
+from minicnn.model import inference
+
+TOL = dict(rtol=1e-5, atol=1e-6)
+
+
+def _with_statistics(model, rng):
+    """Give every BatchNormalization moving statistics and weights far from their initial values."""
+    for layer in model.layers:
+        if isinstance(layer, layers.BatchNormalization):
+            c = layer.gamma.value.shape
+            layer.gamma.value[...] = rng.uniform(0.5, 2.0, c)
+            layer.beta.value[...] = rng.normal(0, 1, c)
+            layer.moving_mean.value[...] = rng.normal(0, 1, c)
+            layer.moving_variance.value[...] = rng.uniform(0.2, 3.0, c)
+        elif getattr(layer, "bias", None) is not None:
+            layer.bias.value[...] = rng.normal(0, 0.5, layer.bias.value.shape)
+    return model
+
+
+def test_seed_cifar_model_predicts_the_same_folded(rng):
+    model = _with_statistics(zoo.cifar10_cnn(seed=0), rng)
+    x = rng.random((5, 32, 32, 3)).astype(np.float32)
+    # 4 x (conv, bn, leaky) and (dense, bn, leaky) folded; flatten, dropout, dense2, softmax as they are
+    assert len(inference.folded_plan(model.layers)) == 9
+    np.testing.assert_allclose(model.predict(x, batch_size=2, verbose=0), model.forward(x)[-1], **TOL)
+
+
+@pytest.mark.parametrize("after", [None, "relu", "leaky", "relu6", "tanh"])
+@pytest.mark.parametrize("first", ["conv", "conv_no_bias", "dense"])
+def test_every_foldable_pair_gives_the_layer_by_layer_result(first, after, rng):
+    x_shape = (6, 6, 3) if first != "dense" else (7,)
+    stack = [layers.Input(x_shape)]
+    if first == "dense":
+        stack.append(layers.Dense(4))
+    else:
+        stack.append(layers.Conv2D(4, 3, strides=2, padding="same", use_bias=first == "conv"))
+    stack.append(layers.BatchNormalization())
+    stack += {None: [], "relu": [layers.ReLU()], "leaky": [layers.LeakyReLU(0.2)],
+              "relu6": [layers.ReLU(6.0)], "tanh": [layers.Activation("tanh")]}[after]
+    model = _with_statistics(minicnn.Sequential(stack, seed=1), rng)
+    x = rng.normal(0, 2, (3,) + x_shape).astype(np.float32)
+    fused = after in ("relu", "leaky")        # the activations with a one-pass bias kernel
+    assert len(inference.folded_plan(model.layers)) == (1 if fused or after is None else 2)
+    np.testing.assert_allclose(model.predict(x, verbose=0), model.forward(x)[-1], **TOL)
+
+
+def test_layers_that_cannot_fold_run_as_themselves(rng):
+    model = minicnn.Sequential([
+        layers.Input((8, 8, 2)),
+        layers.Conv2D(3, 3, activation="relu"),          # activation before BN: no fold
+        layers.BatchNormalization(),
+        layers.DepthwiseConv2D(3),                       # another kernel layout: no fold
+        layers.BatchNormalization(),
+        layers.Flatten(),
+        layers.Dense(2),
+        layers.BatchNormalization(),
+    ], seed=2)
+    _with_statistics(model, rng)
+    assert len(inference.folded_plan(model.layers)) == 6
+    x = rng.random((2, 8, 8, 2)).astype(np.float32)
+    np.testing.assert_allclose(model.predict(x, verbose=0), model.forward(x)[-1], **TOL)
+
+
+def test_a_forward_hook_keeps_its_layer_unfolded(rng):
+    model = _with_statistics(zoo.cifar10_cnn(seed=0), rng)
+    seen = []
+    model.get_layer("bn2").register_forward_hook(lambda layer, x, y: seen.append(y.shape))
+    x = rng.random((3, 32, 32, 3)).astype(np.float32)
+    assert len(inference.folded_plan(model.layers)) == 11   # conv2, bn2, leaky_relu2 run as themselves
+    np.testing.assert_allclose(model.predict(x, verbose=0), model.forward(x)[-1], **TOL)
+    assert seen == [(3, 16, 16, 32)] * 2                     # the hook saw predict and forward
+
+
+def test_predict_sees_the_weights_of_the_moment(rng):
+    """The folded weights are made afresh for each predict call, so training in between shows."""
+    model = zoo.cifar10_cnn(seed=0)
+    model.compile("sparse_categorical_crossentropy", minicnn.optimizers.Adam())
+    x = rng.random((4, 32, 32, 3)).astype(np.float32)
+    before = model.predict(x, verbose=0)
+    model.train_on_batch(x, np.arange(4))
+    after = model.predict(x, verbose=0)
+    assert not np.allclose(before, after)
+    np.testing.assert_allclose(after, model.forward(x)[-1], **TOL)
