@@ -106,7 +106,7 @@ def _rotated(names: list[str], r: int) -> list[str]:
     return names[k:] + names[:k]
 
 
-def time_training(engines: dict, shape, batch: int, steps: int, rounds: int, warmup: int) -> dict:
+def time_training(engines: dict, shape, batch: int, steps: int, rounds: int, warmup: int) -> tuple[dict, dict, dict]:
     rng = np.random.default_rng(0)
     x = rng.random((batch,) + shape, dtype=np.float32)
     y = rng.integers(0, 10, batch)
@@ -126,7 +126,8 @@ def time_training(engines: dict, shape, batch: int, steps: int, rounds: int, war
             per_step[name].append((time.perf_counter() - start) / steps * 1000)
             faults[name].append((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults_before) / steps)
     return ({name: statistics.median(v) for name, v in per_step.items()},
-            {name: statistics.median(v) for name, v in faults.items()})
+            {name: statistics.median(v) for name, v in faults.items()},
+            per_step)
 
 
 def time_predict(engines: dict, shape, images: int, rounds: int) -> dict:
@@ -230,6 +231,10 @@ def write_report(results: dict, out: Path) -> None:
                 else "-"  # noqa: E731
             lines.append(f"| {MODELS[name][1]} | {metric} | " + " | ".join(
                 fmt.format(row[e]) if e in row else "-" for e in engines) + f" | {ratio('keras')} | {ratio('torch')} |")
+    lines += ["", "Train step per round (ms, fastest - slowest of the rounds; the machine's noise):", ""]
+    for name, r in results["models"].items():
+        spread = ", ".join(f"{e} {min(v):.1f} - {max(v):.1f}" for e, v in r.get("train_ms_rounds", {}).items())
+        lines.append(f"* {MODELS[name][1]}: {spread}")
     if results.get("startup"):
         s = results["startup"]
         lines += ["", "Startup (fresh process, CIFAR model): import "
@@ -289,8 +294,8 @@ def main(argv=None) -> dict:
     for name in args.models:
         shape = MODELS[name][0]
         engines = make_engines(name, args.peers)
-        train_ms, faults = time_training(engines, shape, args.batch, args.steps, args.rounds, args.warmup)
-        record = {"train_ms": train_ms, "faults_per_step": faults,
+        train_ms, faults, rounds_ms = time_training(engines, shape, args.batch, args.steps, args.rounds, args.warmup)
+        record = {"train_ms": train_ms, "faults_per_step": faults, "train_ms_rounds": rounds_ms,
                   "predict_ips": time_predict(engines, shape, 256 if args.quick else 1024, max(args.rounds // 2, 1))}
         if not args.no_memory:
             memory = {engine: run_child(["--child-memory", engine, name, "200"]) for engine in engines}
