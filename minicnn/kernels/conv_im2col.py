@@ -131,12 +131,13 @@ def col2im(cols, dx, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w
 # The groups depend only on the shapes, so every pass of the same batch
 # cuts it the same way.
 #
-# Two budgets, both measured with cold caches and in whole training steps:
-# the forward and the input gradient do best with groups of about 3 MB
-# (forward, batch 128, 16x16x32 -> 64: 12.7 ms with 6 MB groups, 8.8 ms with
-# 3 MB; CIFAR predict 3385 -> 3603 images/s, training unchanged), while the
-# kernel gradient sums over the rows of cols and wants them long (6 MB for
-# both: MNIST step 16.9 ms; 3 MB for both: 17.4 ms).
+# Two budgets, measured with cold caches and in whole training steps: the
+# forward does best with groups of about 3 MB (batch 128, 16x16x32 -> 64:
+# 12.7 ms with 6 MB groups, 8.8 ms with 3 MB; CIFAR predict 3385 -> 3603
+# images/s, training unchanged), and the input gradient, indifferent (3 or
+# 8 MB: within 1% on both seed models), shares its budget; the kernel
+# gradient sums over the rows of cols and wants them long (6 MB for both
+# passes: MNIST step 16.9 ms; 3 MB for both: 17.4 ms).
 _CHUNK_BYTES = 3 * 2**20
 _KGRAD_BYTES = 6 * 2**20
 
