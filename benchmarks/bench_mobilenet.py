@@ -5,8 +5,9 @@
 
 Both models have the same weights (minicnn's, written to a Keras weights file
 and loaded by Keras), and their outputs are checked to agree before timing.
-Each round times one ``predict``-style forward pass of a single image in each
-engine, alternating, after warm-up calls; the medians and the ratio
+Each round times one ``predict`` of a single image in each engine (and
+minicnn's layer-by-layer ``forward`` beside it), alternating, after warm-up
+calls; the medians and the ratio
 (minicnn / Keras, lower is faster) are printed and written to
 ``OUT/mobilenet.md`` and ``OUT/mobilenet.json``.
 """
@@ -60,8 +61,11 @@ def main(argv: list[str] | None = None) -> int:
             layer.set_weights([rng.uniform(0.5, 1.5, c), rng.normal(0, 0.1, c),
                                rng.normal(0, 0.1, c), rng.uniform(0.5, 1.5, c)])
     x = rng.uniform(-1, 1, (1, size, size, 3)).astype(np.float32)
-    ours = lambda: model.forward(x)  # noqa: E731 - inference mode, as predict runs it
-    ms = {"minicnn": []}
+    # predict, as a user calls it (BatchNorm folded: minicnn/model/inference.py), and
+    # the same pass layer by layer (model.forward, what trace and the viz probes run)
+    ours = lambda: model.predict(x, verbose=0)  # noqa: E731
+    layer_by_layer = lambda: model.forward(x)  # noqa: E731
+    ms = {"minicnn": [], "minicnn layer by layer": []}
     theirs = None
     if peers.keras_available():
         import keras
@@ -70,17 +74,19 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             save_keras_weights(model, Path(tmp) / "m.weights.h5")
             km.load_weights(Path(tmp) / "m.weights.h5")
-        logits = model.forward(x)[-1]
+        logits = model.predict(x, verbose=0)
         diff = float(np.abs(km.predict_on_batch(x) - logits).max())
         print(f"outputs agree: max |Keras - minicnn| = {diff:.2e} (logits up to {np.abs(logits).max():.2f})")
         theirs = lambda: km.predict_on_batch(x)  # noqa: E731
         ms["keras"] = []
     for _ in range(3):  # warm-up: JIT compile, caches, TF graph tracing
         ours()
+        layer_by_layer()
         if theirs:
             theirs()
     for _ in range(rounds):
         ms["minicnn"].append(timed(ours))
+        ms["minicnn layer by layer"].append(timed(layer_by_layer))
         if theirs:
             ms["keras"].append(timed(theirs))
 

@@ -35,12 +35,14 @@ def test_seed_cifar_model_predicts_the_same_folded(rng):
 
 
 @pytest.mark.parametrize("after", [None, "relu", "leaky", "relu6", "tanh"])
-@pytest.mark.parametrize("first", ["conv", "conv_no_bias", "dense"])
+@pytest.mark.parametrize("first", ["conv", "conv_no_bias", "depthwise", "dense"])
 def test_every_foldable_pair_gives_the_layer_by_layer_result(first, after, rng):
     x_shape = (6, 6, 3) if first != "dense" else (7,)
     stack = [layers.Input(x_shape)]
     if first == "dense":
         stack.append(layers.Dense(4))
+    elif first == "depthwise":      # output channel c*M + m: the scale must follow that order
+        stack.append(layers.DepthwiseConv2D(3, padding="same", depth_multiplier=2))
     else:
         stack.append(layers.Conv2D(4, 3, strides=2, padding="same", use_bias=first == "conv"))
     stack.append(layers.BatchNormalization())
@@ -58,7 +60,7 @@ def test_layers_that_cannot_fold_run_as_themselves(rng):
         layers.Input((8, 8, 2)),
         layers.Conv2D(3, 3, activation="relu"),          # activation before BN: no fold
         layers.BatchNormalization(),
-        layers.DepthwiseConv2D(3),                       # another kernel layout: no fold
+        layers.Conv2DTranspose(3, 3),                    # its kernel is used transposed: no fold
         layers.BatchNormalization(),
         layers.Flatten(),
         layers.Dense(2),
@@ -90,3 +92,35 @@ def test_predict_sees_the_weights_of_the_moment(rng):
     after = model.predict(x, verbose=0)
     assert not np.allclose(before, after)
     np.testing.assert_allclose(after, model.forward(x)[-1], **TOL)
+
+
+def test_functional_model_folds_only_what_nothing_else_reads(rng):
+    """A layer is folded into its BatchNormalization only when that is its one reader and
+    the layer's output is not a model output."""
+    inputs = layers.Input((8, 8, 3))
+    a = layers.Conv2D(4, 3, padding="same", name="a")(inputs)
+    a_bn = layers.BatchNormalization(name="a_bn")(a)
+    a_out = layers.LeakyReLU(name="a_act")(a_bn)                 # a + a_bn + a_act: one step
+    b = layers.Conv2D(4, 1, name="b")(a_out)
+    b_bn = layers.BatchNormalization(name="b_bn")(b)
+    joined = layers.Add(name="add")([b, b_bn])                   # b is read twice: not folded
+    c = layers.DepthwiseConv2D(3, padding="same", name="c")(joined)
+    c_bn = layers.BatchNormalization(name="c_bn")(c)             # c is an output too: not folded
+    model = minicnn.Model(inputs, [c_bn, c])
+    _with_statistics(model, rng)
+    plan = inference.folded_graph_plan(model._layers, [t.layer for t in model.outputs])
+    assert len(plan) == len(model._layers) - 2
+    x = rng.random((2, 8, 8, 3)).astype(np.float32)
+    outputs = model.forward(x)
+    want = [outputs[i] for i in model._output_index]
+    for got, expected in zip(model.predict(x, verbose=0), want):
+        np.testing.assert_allclose(got, expected, **TOL)
+
+
+def test_mobilenet_v2_predicts_the_same_folded(rng):
+    from minicnn.applications import MobileNetV2
+    model = _with_statistics(MobileNetV2(input_shape=(48, 48, 3), alpha=0.35, weights=None), rng)
+    plan = inference.folded_graph_plan(model._layers, [t.layer for t in model.outputs])
+    assert len(model._layers) - len(plan) == 52              # every BatchNormalization folded
+    x = rng.uniform(-1, 1, (2, 48, 48, 3)).astype(np.float32)
+    np.testing.assert_allclose(model.predict(x, verbose=0), model.forward(x)[-1], **TOL)

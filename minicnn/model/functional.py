@@ -35,6 +35,7 @@ from ..errors import ConfigError, NotBuiltError
 from ..layers.base import Layer
 from ..layers.input_layer import InputLayer
 from ..naming import unique_name
+from . import inference
 from .base import BaseModel
 from .graph import as_tensor_list, keras_order
 from .summary import format_summary, print_summary
@@ -201,6 +202,13 @@ class Model(BaseModel):
         """One array per output tensor (``predict`` concatenates the batches)."""
         outputs = self.forward(x)
         return [outputs[index] for index in self._output_index]
+
+    def _batch_predictor(self) -> Callable[[np.ndarray], list[np.ndarray]]:
+        """``predict``'s pass: BatchNormalization folded into the layer before it."""
+        output_layers = [tensor.layer for tensor in self.outputs]
+        steps = inference.folded_graph_plan(self._layers, output_layers)
+        output_ids = [id(layer) for layer in output_layers]
+        return lambda x: inference.run_graph(steps, id(self.input_layer), x, output_ids)
 
     def summary(self, print_fn: Callable[[str], None] | None = None) -> None:
         """The Keras-style table, with the "Connected to" column of functional models."""

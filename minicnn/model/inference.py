@@ -5,8 +5,8 @@ In inference, BatchNormalization is a fixed affine map of each channel::
     y = gamma * (z - moving_mean) / sqrt(moving_variance + eps) + beta
       = s * z + t          s = gamma / sqrt(moving_variance + eps),  t = beta - s * moving_mean
 
-When z is the output of a ``Conv2D`` or ``Dense`` with no activation of its
-own, z = x (*) W + b, and the two layers are one::
+When z is the output of a ``Conv2D``, ``DepthwiseConv2D`` or ``Dense`` with no
+activation of its own, z = x (*) W + b, and the two layers are one::
 
     y = x (*) (W * s) + (s * b + t)        W * s scales output channel f of W by s[f]
 
@@ -16,8 +16,9 @@ the normalization pass over the whole output disappears. A ``ReLU`` or
 the product (``minicnn/kernels/elementwise.py``): three passes over the
 largest arrays of the seed CIFAR model become one.
 
-Only ``predict`` on a ``Sequential`` takes this path, and only for layers
-with no forward hook (a hooked layer runs as itself, so its hook sees its
+Only ``predict`` takes this path (on a ``Sequential`` and on a functional
+``Model``; see the end of this file for graphs), and only for layers with
+no forward hook (a hooked layer runs as itself, so its hook sees its
 own input and output). ``forward``, ``trace``,
 ``evaluate`` and the ``minicnn.viz`` probes run every layer as written, so
 each layer's own output stays visible; and the folded steps leave their
@@ -39,13 +40,14 @@ from ..layers.base import Layer
 from ..layers.batch_norm import BatchNormalization
 from ..layers.conv2d import Conv2D
 from ..layers.dense import Dense
+from ..layers.depthwise_conv2d import DepthwiseConv2D
 
 Step = Callable[[np.ndarray], np.ndarray]
 
 
 def _foldable(layer: Layer) -> bool:
-    """A Conv2D or Dense (not a subclass with another kernel layout) with no activation."""
-    return type(layer) in (Conv2D, Dense) and layer.activation.name == "linear"
+    """A Conv2D, DepthwiseConv2D or Dense (not Conv2DTranspose) with no activation."""
+    return type(layer) in (Conv2D, DepthwiseConv2D, Dense) and layer.activation.name == "linear"
 
 
 def _hooked(*layers: Layer | None) -> bool:
@@ -73,7 +75,10 @@ def _folded_step(layer: Layer, norm: BatchNormalization,
     scale = (norm.gamma.value * inv_std).astype(dtype)                      # s, one per channel
     bias = np.zeros_like(scale) if layer.bias is None else layer.bias.value
     shift = (norm.beta.value - scale * norm.moving_mean.value).astype(dtype)   # t
-    kernel = layer.kernel.value * scale      # (..., F) * (F,): output channel f times s[f]
+    # output channel f of the kernel times s[f]: the last axis, or for a depthwise
+    # kernel (KH, KW, C, M) the last two, since its output channel c*M + m is [.., c, m]
+    kernel = layer.kernel.value * scale.reshape(layer.kernel.value.shape[-2:] if
+                                                isinstance(layer, DepthwiseConv2D) else scale.shape)
     folded_bias = (scale * bias + shift).astype(dtype)
 
     def step(x: np.ndarray) -> np.ndarray:
@@ -108,3 +113,53 @@ def run(steps: list[Step], x: np.ndarray) -> np.ndarray:
     for step in steps:
         x = step(x)
     return x
+
+
+# ---------------------------------------------------------------- functional models
+# The same folding on a graph: a layer is folded into the BatchNormalization
+# after it only when that BatchNormalization is its one reader (and reads
+# nothing else), and its output is not one of the model's outputs - then
+# nothing else ever needed it. The folded step runs where the layer was
+# and writes the BatchNormalization's (or the activation's) output.
+GraphStep = tuple[Callable[..., np.ndarray], list[int], int]   # (run, ids of its inputs, id of its output)
+
+
+def folded_graph_plan(layers: list[Layer], outputs: list[Layer]) -> list[GraphStep]:
+    """``layers`` in computing order (each after its inputs); ``outputs`` are the model's."""
+    readers: dict[int, list[Layer]] = {}
+    for layer in layers:
+        for tensor in layer.inbound:
+            readers.setdefault(id(tensor.layer), []).append(layer)
+    kept = {id(layer) for layer in outputs}
+
+    def sole_reader(layer: Layer) -> Layer | None:
+        found = readers.get(id(layer), [])
+        if len(found) == 1 and id(layer) not in kept and len(found[0].inbound) == 1:
+            return found[0]
+        return None
+
+    steps: list[GraphStep] = []
+    done: set[int] = set()                   # computed early, by a folded step
+    for layer in layers:
+        if id(layer) in done:
+            continue
+        sources = [id(tensor.layer) for tensor in layer.inbound]
+        norm = sole_reader(layer) if _foldable(layer) else None
+        if isinstance(norm, BatchNormalization) and not _hooked(layer, norm):
+            third = sole_reader(norm)
+            activation = None if _hooked(third) else _bias_then(third)
+            last = third if activation is not None else norm
+            steps.append((_folded_step(layer, norm, activation), sources, id(last)))
+            done |= {id(norm), id(last)}
+        else:
+            steps.append((lambda *args, layer=layer: layer.apply(list(args) if layer.multi_input else args[0],
+                                                                 training=False), sources, id(layer)))
+    return steps
+
+
+def run_graph(steps: list[GraphStep], input_id: int, x: np.ndarray, output_ids: list[int]) -> list[np.ndarray]:
+    """Pass one batch through the steps of :func:`folded_graph_plan`; the model's outputs."""
+    values = {input_id: x}
+    for step, sources, target in steps:
+        values[target] = step(*[values[source] for source in sources])
+    return [values[i] for i in output_ids]
