@@ -203,10 +203,10 @@ class Model(BaseModel):
         outputs = self.forward(x)
         return [outputs[index] for index in self._output_index]
 
-    def _batch_predictor(self) -> Callable[[np.ndarray], list[np.ndarray]]:
+    def _batch_predictor(self, images: int) -> Callable[[np.ndarray], list[np.ndarray]]:
         """``predict``'s pass: BatchNormalization folded into the layer before it."""
         output_layers = [tensor.layer for tensor in self.outputs]
-        steps = inference.folded_graph_plan(self._layers, output_layers)
+        steps = inference.folded_graph_plan(self._layers, output_layers, images)
         output_ids = [id(layer) for layer in output_layers]
         return lambda x: inference.run_graph(steps, id(self.input_layer), x, output_ids)
 

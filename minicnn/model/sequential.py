@@ -145,9 +145,9 @@ class Sequential(BaseModel):
             layers[first].needs_input_grad = True
         return grad if input_grad else None
 
-    def _batch_predictor(self) -> Callable[[np.ndarray], list[np.ndarray]]:
+    def _batch_predictor(self, images: int) -> Callable[[np.ndarray], list[np.ndarray]]:
         """``predict``'s pass: BatchNormalization folded into the layer before it."""
-        steps = inference.folded_plan(self._layers)
+        steps = inference.folded_plan(self._layers, images)
         return lambda x: [inference.run(steps, x)]
 
     def _sources(self, layer: Layer) -> list[str]:

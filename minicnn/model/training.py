@@ -240,9 +240,10 @@ class TrainingMixin:
         model returns one array per output tensor."""
         return [self.forward(x)[-1]]
 
-    def _batch_predictor(self) -> Callable[[np.ndarray], list[np.ndarray]]:
-        """What ``predict`` calls on each batch; ``Sequential`` folds BatchNormalization
-        into the layer before it first (``minicnn.model.inference``)."""
+    def _batch_predictor(self, images: int) -> Callable[[np.ndarray], list[np.ndarray]]:
+        """What ``predict`` calls on each batch of its ``images`` images; ``Sequential`` and
+        ``Model`` fold BatchNormalization into the layer before it first
+        (``minicnn.model.inference``)."""
         return self._predict_batch
 
     def predict(self, x, batch_size: int = 32, verbose: int = 1):
@@ -253,7 +254,7 @@ class TrainingMixin:
         steps = -(-len(x) // batch_size)
         bar = ProgressBar(steps) if verbose else None
         pieces: list[list[np.ndarray]] = []
-        predict_batch = self._batch_predictor()
+        predict_batch = self._batch_predictor(len(x))
         for step in range(steps):
             outs = predict_batch(x[step * batch_size:(step + 1) * batch_size])
             pieces = pieces or [[] for _ in outs]
