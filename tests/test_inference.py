@@ -150,3 +150,16 @@ def test_mobilenet_v2_predicts_the_same_folded(rng):
     x = rng.uniform(-1, 1, (2, 48, 48, 3)).astype(np.float32)
     np.testing.assert_allclose(_folded(model, x)[0], model.forward(x)[-1], **TOL)
     np.testing.assert_allclose(model.predict(x, verbose=0), model.forward(x)[-1], **TOL)
+
+
+def test_evaluate_takes_the_folded_path_and_gives_the_layer_by_layer_loss(rng):
+    model = _with_statistics(zoo.cifar10_cnn(seed=0), rng)
+    model.compile("sparse_categorical_crossentropy", minicnn.optimizers.Adam(), metrics=["accuracy"])
+    x = rng.random((40, 32, 32, 3)).astype(np.float32)   # 40 images: every conv pair folds
+    y = rng.integers(0, 10, 40)
+    assert len(inference.folded_plan(model.layers, len(x))) < len(model.layers)
+    loss, accuracy = model.evaluate(x, y, batch_size=16, verbose=0)
+    probs = model.forward(x)[-1]
+    want = -np.mean(np.log(np.clip(probs[np.arange(40), y], 1e-7, 1.0)))
+    np.testing.assert_allclose(loss, want, rtol=1e-5)
+    assert accuracy == np.mean(probs.argmax(1) == y)

@@ -16,11 +16,11 @@ the normalization pass over the whole output disappears. A ``ReLU`` or
 the product (``minicnn/kernels/elementwise.py``): three passes over the
 largest arrays of the seed CIFAR model become one.
 
-Only ``predict`` takes this path (on a ``Sequential`` and on a functional
-``Model``; see the end of this file for graphs), and only for layers with
-no forward hook (a hooked layer runs as itself, so its hook sees its
-own input and output). ``forward``, ``trace``,
-``evaluate`` and the ``minicnn.viz`` probes run every layer as written, so
+Only ``predict`` and ``evaluate`` take this path (on a ``Sequential`` and on
+a functional ``Model``; see the end of this file for graphs), and only for
+layers with no forward hook (a hooked layer runs as itself, so its hook sees its
+own input and output). ``forward``, ``trace``
+and the ``minicnn.viz`` probes run every layer as written, so
 each layer's own output stays visible; and the folded steps leave their
 layers' saved state (what a backward pass reads) alone. The folded weights
 are computed afresh for every ``predict`` call, so training between calls is

@@ -218,9 +218,10 @@ class TrainingMixin:
         steps = -(-len(x) // batch_size)
         bar = ProgressBar(steps) if verbose else None
         loss_sum, correct = 0.0, 0.0
+        predict_batch = self._batch_predictor(len(x))  # predict's pass (BatchNorm folded)
         for step in range(steps):
             sl = slice(step * batch_size, (step + 1) * batch_size)
-            y_pred = self.forward(x[sl], training=False)[-1]
+            y_pred = predict_batch(x[sl])[0]
             loss = self._loss_and_gradient(y[sl], y_pred)[0]
             loss_sum += loss * len(y_pred)
             correct += self._correct(y[sl], y_pred)
