@@ -74,7 +74,10 @@ class ReLU(ActivationFn):
 
     def __init__(self, max_value: float | None = None) -> None:
         self.max_value = max_value
-        self.bias_in_place = max_value is None
+
+    @property
+    def bias_in_place(self) -> bool:  # the fused kernel covers plain ReLU, not ReLU6
+        return self.max_value is None
 
     def forward(self, x):
         if self.max_value is None:

@@ -44,20 +44,16 @@ def backward_reference(dy, x, mean, gamma, inv_std):
 
 
 @njit(cache=True)  # serial on purpose: see minicnn/_threads.py
-def _paired_sums(a, b, shift):
-    """Per column, in float64: sum(a - shift) and sum((a - shift) * (b - shift)).
-
-    The forward calls it with a = b = x and shift = one row of x: sum(d) and
-    sum(d^2) with d = x - shift, from which the mean and the variance.
-    """
-    m, c = a.shape
+def _shifted_sums(x, shift):
+    """Per column, in float64: sum(d) and sum(d^2) with d = x - shift (see forward)."""
+    m, c = x.shape
     s1 = np.zeros(c)
     s2 = np.zeros(c)
     for i in range(m):
         for j in range(c):
-            d = a[i, j] - shift[j]
+            d = x[i, j] - shift[j]
             s1[j] += d
-            s2[j] += d * (b[i, j] - shift[j])
+            s2[j] += d * d
     return s1, s2
 
 
@@ -110,7 +106,7 @@ def forward(x, gamma, beta, eps):
     # shifting every column by one of its own values first (any value near the
     # mean does) keeps the subtraction small: var = E[d^2] - E[d]^2, d = x - shift.
     shift = x[0].copy()
-    total, squares = _paired_sums(x, x, shift)
+    total, squares = _shifted_sums(x, shift)
     mean_d = total / m
     mean = shift + mean_d
     var = np.maximum(squares / m - mean_d * mean_d, 0.0)

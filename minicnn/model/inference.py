@@ -55,10 +55,10 @@ def _pays(layer: Layer, norm: BatchNormalization, images: int) -> bool:
 
     Folding rescales the whole kernel once per ``predict`` call; it saves one
     pass over the BatchNormalization's output for every image. So it pays when
-    the images' outputs hold more values than the kernel: always for the
-    convolutions of the seed CIFAR model, but not for its 4096x128 Dense at
-    fewer than 4096 images, nor for MobileNetV2's wide 1x1 convolutions on a
-    single small image (measured: folding every pair made one-image
+    the images' outputs hold more values than the kernel: for the seed CIFAR
+    model's first three convolutions from one image on, its fourth from 10
+    images, its 4096x128 Dense from 4097; not for MobileNetV2's wide 1x1
+    convolutions on a single image (measured: folding every pair made one-image
     MobileNetV2 predict 1.5-2 ms slower than running every layer).
     """
     return images * int(np.prod(norm.output_shape)) > layer.kernel.value.size
@@ -104,6 +104,18 @@ def _folded_step(layer: Layer, norm: BatchNormalization,
     return step
 
 
+def _fold(layer: Layer, norm: Layer | None, third: Layer | None,
+          images: int) -> tuple[Step, Layer] | None:
+    """The folded step for ``layer`` + ``norm`` (+ ``third`` if it is a plain ReLU or
+    LeakyReLU) and the last layer it stands for; None when the pair cannot fold
+    (not a foldable layer and a BatchNorm, or a hooked layer) or would not pay."""
+    if not (_foldable(layer) and isinstance(norm, BatchNormalization)) or _hooked(layer, norm) \
+            or not _pays(layer, norm, images):
+        return None
+    activation = None if _hooked(third) else _bias_then(third)
+    return _folded_step(layer, norm, activation), (third if activation is not None else norm)
+
+
 def folded_plan(layers: list[Layer], images: int) -> list[Step]:
     """The steps of an inference pass of ``images`` images over ``layers``, with every
     foldable pair folded where that pays (:func:`_pays`)."""
@@ -112,12 +124,11 @@ def folded_plan(layers: list[Layer], images: int) -> list[Step]:
     while i < len(layers):
         layer = layers[i]
         after = layers[i + 1] if i + 1 < len(layers) else None
-        if _foldable(layer) and isinstance(after, BatchNormalization) and not _hooked(layer, after) \
-                and _pays(layer, after, images):
-            third = layers[i + 2] if i + 2 < len(layers) else None
-            activation = None if _hooked(third) else _bias_then(third)
-            steps.append(_folded_step(layer, after, activation))
-            i += 3 if activation is not None else 2
+        third = layers[i + 2] if i + 2 < len(layers) else None
+        folded = _fold(layer, after, third, images)
+        if folded is not None:
+            steps.append(folded[0])
+            i += 3 if folded[1] is third else 2
         else:
             steps.append(lambda x, layer=layer: layer.apply(x, training=False))
             i += 1
@@ -161,11 +172,11 @@ def folded_graph_plan(layers: list[Layer], outputs: list[Layer], images: int) ->
             continue
         sources = [id(tensor.layer) for tensor in layer.inbound]
         norm = sole_reader(layer) if _foldable(layer) else None
-        if isinstance(norm, BatchNormalization) and not _hooked(layer, norm) and _pays(layer, norm, images):
-            third = sole_reader(norm)
-            activation = None if _hooked(third) else _bias_then(third)
-            last = third if activation is not None else norm
-            steps.append((_folded_step(layer, norm, activation), sources, id(last)))
+        third = sole_reader(norm) if isinstance(norm, BatchNormalization) else None
+        folded = _fold(layer, norm, third, images)
+        if folded is not None:
+            step, last = folded
+            steps.append((step, sources, id(last)))
             done |= {id(norm), id(last)}
         else:
             steps.append((lambda *args, layer=layer: layer.apply(list(args) if layer.multi_input else args[0],
