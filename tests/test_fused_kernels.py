@@ -102,7 +102,7 @@ def test_grouped_batches_give_the_same_results(budget, case):
     every pass must still match the reference."""
     rng = np.random.default_rng(case)
     n, h, w = rng.integers(1, 6), rng.integers(2, 8), rng.integers(2, 8)
-    c, o = rng.integers(1, 4), rng.integers(1, 40)            # o > KH*KW*C too: the transposed product
+    c, o = rng.integers(1, 4), rng.integers(1, 40)            # o > KH*KW*C too: the per-image products
     x = rng.standard_normal((n, h, w, c)).astype(np.float32)
     k = rng.standard_normal((2, 3, c, o)).astype(np.float32)
     geo = window_geometry(h, w, (2, 3), (1, 2), "same")
