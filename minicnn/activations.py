@@ -32,18 +32,33 @@ from .errors import ConfigError
 from .kernels import elementwise
 
 
+def _writable(a: np.ndarray, dtype) -> bool:
+    """Can a flat kernel write its result over ``a``: contiguous, writeable, of the result's dtype."""
+    return a.flags.c_contiguous and a.flags.writeable and a.dtype == dtype
+
+
 class ActivationFn:
     """Base class: ``forward(x) -> y`` then ``backward(dy) -> dx``."""
 
     name = "linear"
-    #: Does ``forward_with_bias`` write y over z (so that z is gone)?
-    bias_in_place = False
+    #: Can y be written over the input? ReLU and LeakyReLU: ``forward_with_bias``
+    #: always writes y over z, and ``forward_over`` / ``backward_over`` write
+    #: over their argument (their backward reads y, never x).
+    in_place = False
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return x
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         return dy
+
+    def forward_over(self, x: np.ndarray) -> np.ndarray:
+        """``forward(x)``, writing y over x when ``in_place`` (x must be contiguous)."""
+        return self.forward(x)
+
+    def backward_over(self, dy: np.ndarray) -> np.ndarray:
+        """``backward(dy)``, writing dx over dy when ``in_place`` (dy must be contiguous)."""
+        return self.backward(dy)
 
     def forward_with_bias(self, z: np.ndarray, bias: np.ndarray) -> np.ndarray:
         """``z += bias`` in place, then ``forward(z)``. ReLU and LeakyReLU do both
@@ -76,7 +91,7 @@ class ReLU(ActivationFn):
         self.max_value = max_value
 
     @property
-    def bias_in_place(self) -> bool:  # the fused kernel covers plain ReLU, not ReLU6
+    def in_place(self) -> bool:  # the fused kernels cover plain ReLU, not ReLU6
         return self.max_value is None
 
     def forward(self, x):
@@ -95,6 +110,12 @@ class ReLU(ActivationFn):
             return self._y
         return super().forward_with_bias(z, bias)
 
+    def forward_over(self, x):
+        if self.max_value is None and _writable(x, x.dtype):
+            self._x, self._y = None, elementwise.relu_forward(x, out=x)
+            return self._y
+        return self.forward(x)
+
     def backward(self, dy):
         if self.max_value is None:
             return elementwise.relu_backward(dy, self._y)  # dy where y > 0 (that is, x > 0)
@@ -106,12 +127,17 @@ class ReLU(ActivationFn):
             return elementwise.relu_backward_bias_grad(dy, self._y)
         return super().backward_with_bias_grad(dy)
 
+    def backward_over(self, dy):
+        if self.max_value is None and _writable(dy, self._y.dtype):
+            return elementwise.relu_backward(dy, self._y, out=dy)
+        return self.backward(dy)
+
 
 class LeakyReLU(ActivationFn):
     """x for x > 0, ``negative_slope * x`` otherwise (Keras default slope: 0.3)."""
 
     name = "leaky_relu"
-    bias_in_place = True
+    in_place = True
 
     def __init__(self, negative_slope: float = 0.3) -> None:
         self.negative_slope = negative_slope
@@ -125,12 +151,23 @@ class LeakyReLU(ActivationFn):
         self._y = elementwise.bias_leaky_relu_forward(z, bias, self.negative_slope)
         return self._y
 
+    def forward_over(self, x):
+        if not _writable(x, x.dtype):
+            return self.forward(x)
+        self._y = elementwise.leaky_relu_forward(x, self.negative_slope, out=x)
+        return self._y
+
     def backward(self, dy):
         # dx = dy where x > 0 (equivalently y > 0), else slope * dy.
         return elementwise.leaky_relu_backward(dy, self._y, self.negative_slope)
 
     def backward_with_bias_grad(self, dy):
         return elementwise.leaky_relu_backward_bias_grad(dy, self._y, self.negative_slope)
+
+    def backward_over(self, dy):
+        if not _writable(dy, self._y.dtype):
+            return self.backward(dy)
+        return elementwise.leaky_relu_backward(dy, self._y, self.negative_slope, out=dy)
 
     def get_config(self):
         return {"name": self.name, "negative_slope": self.negative_slope}

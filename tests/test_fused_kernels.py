@@ -310,3 +310,23 @@ def test_im2col_matches_numpy_slicing(n, h, w, c, kh, kw, sh, sw, padding, seed)
     cols = np.full_like(want, np.nan)                 # every entry must be written
     conv_im2col.im2col(x, cols, kh, kw, sh, sw, geo.pad_top, geo.pad_left, geo.out_h, geo.out_w)
     np.testing.assert_array_equal(cols, want)
+
+
+@pytest.mark.parametrize("slope", [None, 0.3])
+def test_activation_kernels_write_over_their_argument(slope, rng):
+    """``out=x`` / ``out=dy``: the same values as a new array, written over the argument."""
+    x = rng.standard_normal((3, 4, 5)).astype(np.float32)
+    dy = rng.standard_normal((3, 4, 5)).astype(np.float32)
+    if slope is None:
+        forward, backward = elementwise.relu_forward, elementwise.relu_backward
+    else:
+        forward = lambda a, out=None: elementwise.leaky_relu_forward(a, slope, out=out)
+        backward = lambda d, y, out=None: elementwise.leaky_relu_backward(d, y, slope, out=out)
+    y = forward(x)
+    dx = backward(dy, y)
+    y_over, dx_over = x.copy(), dy.copy()
+    assert forward(y_over, out=y_over) is y_over and backward(dx_over, y, out=dx_over) is dx_over
+    np.testing.assert_array_equal(y_over, y)
+    np.testing.assert_array_equal(dx_over, dx)
+    with pytest.raises(ValueError, match="contiguous float32 array of shape"):
+        forward(x, out=np.empty((3, 4, 5), np.float64))

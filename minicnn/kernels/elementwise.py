@@ -33,33 +33,48 @@ def leaky_relu_backward_reference(dy: np.ndarray, y: np.ndarray, slope: float) -
 
 
 @njit(cache=True)  # serial on purpose: see minicnn/_threads.py
-def _leaky_forward_flat(x, slope):
-    y = np.empty_like(x)
+def _leaky_forward_flat(x, y, slope):
     s = x.dtype.type(slope)
     for i in range(x.size):
         v = x[i]
         y[i] = v if v > 0 else s * v
-    return y
 
 
 @njit(cache=True)  # serial on purpose: see minicnn/_threads.py
-def _leaky_backward_flat(dy, y, slope):
-    dx = np.empty_like(dy)
+def _leaky_backward_flat(dy, y, dx, slope):
     s = dy.dtype.type(slope)
     for i in range(dy.size):
         dx[i] = dy[i] if y[i] > 0 else s * dy[i]
-    return dx
 
 
-def leaky_relu_forward(x: np.ndarray, slope: float) -> np.ndarray:
-    """Any shape; jitted on the flattened array (one specialization per dtype)."""
+def _flat_out(like: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+    """Where a flat kernel writes: ``out`` (contiguous, same shape and dtype), or a new array."""
+    if out is None:
+        return np.empty_like(like)
+    if out.shape != like.shape or out.dtype != like.dtype or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a contiguous {like.dtype} array of shape {like.shape}, "
+                         f"got {out.dtype} {out.shape}")
+    return out
+
+
+def leaky_relu_forward(x: np.ndarray, slope: float, out: np.ndarray | None = None) -> np.ndarray:
+    """Any shape; jitted on the flattened array (one specialization per dtype).
+
+    ``out=x`` writes y over x (each value is read before it is written).
+    """
     x = np.ascontiguousarray(x)
-    return _leaky_forward_flat(x.reshape(-1), float(slope)).reshape(x.shape)
+    y = _flat_out(x, out)
+    _leaky_forward_flat(x.reshape(-1), y.reshape(-1), float(slope))
+    return y
 
 
-def leaky_relu_backward(dy: np.ndarray, y: np.ndarray, slope: float) -> np.ndarray:
+def leaky_relu_backward(dy: np.ndarray, y: np.ndarray, slope: float,
+                        out: np.ndarray | None = None) -> np.ndarray:
+    """``out=dy`` writes dx over dy."""
     dy = np.ascontiguousarray(dy, dtype=y.dtype)
-    return _leaky_backward_flat(dy.reshape(-1), np.ascontiguousarray(y).reshape(-1), float(slope)).reshape(dy.shape)
+    dx = _flat_out(dy, out)
+    _leaky_backward_flat(dy.reshape(-1), np.ascontiguousarray(y).reshape(-1), dx.reshape(-1), float(slope))
+    return dx
 
 
 def relu_forward_reference(x: np.ndarray) -> np.ndarray:
@@ -71,30 +86,32 @@ def relu_backward_reference(dy: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True)  # serial on purpose: see minicnn/_threads.py
-def _relu_forward_flat(x):
-    y = np.empty_like(x)
+def _relu_forward_flat(x, y):
     for i in range(x.size):
         v = x[i]
         y[i] = 0 if v <= 0 else v
-    return y
 
 
 @njit(cache=True)  # serial on purpose: see minicnn/_threads.py
-def _relu_backward_flat(dy, y):
-    dx = np.empty_like(dy)
+def _relu_backward_flat(dy, y, dx):
     for i in range(dy.size):
         dx[i] = dy[i] if y[i] > 0 else 0
-    return dx
 
 
-def relu_forward(x: np.ndarray) -> np.ndarray:
+def relu_forward(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``out=x`` writes y over x."""
     x = np.ascontiguousarray(x)
-    return _relu_forward_flat(x.reshape(-1)).reshape(x.shape)
+    y = _flat_out(x, out)
+    _relu_forward_flat(x.reshape(-1), y.reshape(-1))
+    return y
 
 
-def relu_backward(dy: np.ndarray, y: np.ndarray) -> np.ndarray:
+def relu_backward(dy: np.ndarray, y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``out=dy`` writes dx over dy."""
     dy = np.ascontiguousarray(dy, dtype=y.dtype)
-    return _relu_backward_flat(dy.reshape(-1), np.ascontiguousarray(y).reshape(-1)).reshape(dy.shape)
+    dx = _flat_out(dy, out)
+    _relu_backward_flat(dy.reshape(-1), np.ascontiguousarray(y).reshape(-1), dx.reshape(-1))
+    return dx
 
 
 # ---------------------------------------------------------------- with the bias

@@ -89,6 +89,15 @@ class BatchNormalization(Layer):
                                 mu, self._inv_std, self.gamma.value, self.beta.value)
         return y.reshape(x.shape)
 
+    def rebuild_output(self) -> np.ndarray:
+        """The last training forward's y again, from what it kept (x, mean, 1/s).
+
+        For ``nonfinite.diagnose``: in a training step the activation after this
+        layer may have written over y (see ``Sequential._step_forward``).
+        """
+        y = batchnorm.normalize(self._x2d, self._mean, self._inv_std, self.gamma.value, self.beta.value)
+        return y.reshape((-1,) + tuple(self.output_shape))
+
     def backward(self, dy):
         if self._training:
             channels = dy.shape[-1]

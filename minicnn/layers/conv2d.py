@@ -112,7 +112,7 @@ class Conv2D(Layer):
         y = self.activation.forward(z) if self.bias is None else \
             self.activation.forward_with_bias(z, self.bias.value)
         # z is kept unless y was written over it (softmax needs it as the logits)
-        self.preactivation = None if self.bias is not None and self.activation.bias_in_place else z
+        self.preactivation = None if self.bias is not None and self.activation.in_place else z
         return y
 
     def backward(self, dy):

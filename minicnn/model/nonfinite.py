@@ -50,6 +50,8 @@ def diagnose(model, outputs: list[np.ndarray], loss: float, dy_pred, dlogits, wh
     but the gradients) to record dL/d(every output).
     """
     layers = model._layers  # the computing layers, each after its inputs
+    # None: an output the next layer wrote over (Sequential._step_forward); rebuilt
+    outputs = [layer.rebuild_output() if out is None else out for layer, out in zip(layers, outputs)]
     trace = Trace(loss=float(loss))
     for layer, out in zip(layers, outputs):
         trace.outputs[layer.name] = out

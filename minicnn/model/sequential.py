@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import ConfigError, NotBuiltError, ShapeError
 from ..layers.base import Layer
+from ..layers.batch_norm import BatchNormalization
 from ..layers.input_layer import InputLayer
 from ..naming import unique_name
 from . import inference
@@ -50,6 +51,7 @@ class Sequential(BaseModel):
         self.input_layer: InputLayer | None = None
         self.input_shape: tuple[int, ...] | None = None
         self.built = False
+        self._step_over: frozenset[int] = frozenset()   # set by each training step's forward
         for layer in layers or []:
             self.add(layer)
 
@@ -121,13 +123,15 @@ class Sequential(BaseModel):
 
     def backward(self, dy_pred: np.ndarray | None, dlogits: np.ndarray | None = None,
                  record: Callable[[str, np.ndarray], None] | None = None,
-                 input_grad: bool = True) -> np.ndarray | None:
+                 input_grad: bool = True, over: frozenset[int] = frozenset()) -> np.ndarray | None:
         """Backpropagate from dL/d(prediction) - or from dL/d(logits) when the
         loss used the last layer's logits - and return dL/d(input).
 
         ``input_grad=False`` (what training uses) stops at the first layer with
         weights: the layers before it have nothing to learn, and its own
         dL/d(input) would only reach the data. Returns None then.
+        ``over``: the indices of layers that may write dL/d(input) over the
+        gradient they are handed (see ``_step_forward``); never with ``record``.
         """
         layers = self._layers
         first = 0
@@ -136,14 +140,59 @@ class Sequential(BaseModel):
             layers[first].needs_input_grad = False
         try:
             last = layers[-1]
+            start = dlogits if dlogits is not None else dy_pred
             grad = last.backward_preactivation(dlogits) if dlogits is not None else last.backward(dy_pred)
-            for layer in reversed(layers[first:-1]):
+            for i in range(len(layers) - 2, first - 1, -1):
+                layer = layers[i]
                 if record is not None:
                     record(layer.name, grad)
-                grad = layer.backward(grad)
+                # a gradient is overwritten only if it is a layer's own new array, not the loss's
+                if i in over and record is None and not np.may_share_memory(grad, start):
+                    grad = layer.backward_over(grad)
+                else:
+                    grad = layer.backward(grad)
         finally:
             layers[first].needs_input_grad = True
         return grad if input_grad else None
+
+    # ------------------------------------------------------------------ a training step
+    # What a training step does differently from ``forward(x, training=True)``
+    # and ``backward``: a ReLU or LeakyReLU layer right after a
+    # BatchNormalization writes its y over the BatchNormalization's output, and
+    # its dx over the gradient it is handed. Nothing else reads those arrays:
+    # BatchNormalization's backward reads its input, the activation's reads
+    # its own y. Two arrays the size of a layer's output fewer per step (on
+    # the seed CIFAR-10 CNN, five such pairs: 8 MB in each pass), and with them the
+    # caches. Measured in one process alternating blocks of steps, eleven
+    # runs on a quiet machine gave step-time ratios from 0.95 to 1.03, median
+    # 0.985: a small gain, as large as the machine's noise, that depends on
+    # what else uses the shared cache. The results are the same to the bit.
+    # Layers with hooks are left alone, and ``forward``, ``trace`` and the viz
+    # functions keep every output.
+    def _in_place_activations(self) -> frozenset[int]:
+        """Indices of the activation layers that write over their input in a training step."""
+        layers = self._layers
+        return frozenset(
+            i for i in range(1, len(layers) - 1)
+            if isinstance(layers[i - 1], BatchNormalization) and getattr(layers[i], "fn", None) is not None
+            and layers[i].fn.in_place and not layers[i]._hooks and not layers[i - 1]._hooks)
+
+    def _step_forward(self, x: np.ndarray) -> list[np.ndarray | None]:
+        """``forward(x, training=True)``, the outputs that were written over as None."""
+        over = self._step_over = self._in_place_activations()
+        outputs: list[np.ndarray | None] = []
+        for i, layer in enumerate(self._layers):
+            if i in over:
+                layer._check_input(x)
+                x = layer.forward_over(x)
+                outputs[-1] = None   # it is x now; nonfinite.diagnose rebuilds it if needed
+            else:
+                x = layer.apply(x, training=True)
+            outputs.append(x)
+        return outputs
+
+    def _step_backward(self, dy_pred: np.ndarray | None, dlogits: np.ndarray | None) -> None:
+        self.backward(dy_pred, dlogits, input_grad=False, over=self._step_over)
 
     def _batch_predictor(self, images: int) -> Callable[[np.ndarray], list[np.ndarray]]:
         """``predict``'s pass: BatchNormalization folded into the layer before it."""

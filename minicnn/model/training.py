@@ -90,10 +90,10 @@ class TrainingMixin:
         # Overflow is not warned about here: it is checked for below, and reported
         # with the layer where it happened.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            outputs = self.forward(x, training=True)
+            outputs = self._step_forward(x)
             y_pred = outputs[-1]
             loss, dy_pred, dlogits = self._loss_and_gradient(y, y_pred)
-            self.backward(dy_pred, dlogits, input_grad=False)
+            self._step_backward(dy_pred, dlogits)
         params = self.trainable_weights
         # Checked before the optimizer runs, so a NaN never reaches the weights.
         if not nonfinite.step_is_finite(loss, params):
@@ -101,6 +101,13 @@ class TrainingMixin:
                 raise nonfinite.diagnose(self, outputs, loss, dy_pred, dlogits, where)
         self.optimizer.apply(params)
         return loss, self._correct(y, y_pred)
+
+    def _step_forward(self, x: np.ndarray) -> list[np.ndarray | None]:
+        """The forward pass of a training step (Sequential saves memory here)."""
+        return self.forward(x, training=True)
+
+    def _step_backward(self, dy_pred: np.ndarray | None, dlogits: np.ndarray | None) -> None:
+        self.backward(dy_pred, dlogits, input_grad=False)
 
     def train_on_batch(self, x, y):
         """One optimizer step on one batch; returns ``[loss, accuracy]`` (or the loss)."""
