@@ -330,3 +330,66 @@ def test_activation_kernels_write_over_their_argument(slope, rng):
     np.testing.assert_array_equal(dx_over, dx)
     with pytest.raises(ValueError, match="contiguous float32 array of shape"):
         forward(x, out=np.empty((3, 4, 5), np.float64))
+
+
+@given(case=st.integers(0, 2**16))
+def test_first_layer_keeps_its_cols_with_the_same_bits(case):
+    """conv2d_forward_keeping_cols / conv2d_backward_kernel_from_cols: the same
+    products over the same groups as the unrolling-twice pair, bit for bit."""
+    rng = np.random.default_rng(case)
+    n, h, w = rng.integers(1, 6), rng.integers(2, 9), rng.integers(2, 9)
+    c, o = rng.integers(1, 4), rng.integers(1, 40)
+    kh, kw, sh, sw = rng.integers(1, 4), rng.integers(1, 4), rng.integers(1, 3), rng.integers(1, 3)
+    geo = window_geometry(h, w, (kh, kw), (sh, sw), "same")
+    x = rng.standard_normal((n, h, w, c)).astype(np.float32)
+    k = rng.standard_normal((kh, kw, c, o)).astype(np.float32)
+    dy = rng.standard_normal((n, geo.out_h, geo.out_w, o)).astype(np.float32)
+    args = (sh, sw, geo.pad_top, geo.pad_left)
+    window = (kh, kw, *args, geo.out_h, geo.out_w)
+    keeps = conv_im2col.conv2d_keeps_cols(x.shape, *window)
+    assert keeps == (not (kh == kw == sh == sw == 1))
+    if not keeps:
+        return   # 1x1, stride 1: cols is a view of x, and its kernel gradient is one product
+    y, cols = conv_im2col.conv2d_forward_keeping_cols(x, k, *args, geo.out_h, geo.out_w)
+    np.testing.assert_array_equal(y, conv_im2col.conv2d_forward(x, k, *args, geo.out_h, geo.out_w))
+    if cols.shape[1] > 0:
+        expected = np.empty_like(cols)
+        conv_im2col.im2col(x, expected, *window)
+        np.testing.assert_array_equal(cols, expected)
+    np.testing.assert_array_equal(conv_im2col.conv2d_backward_kernel_from_cols(cols, dy, kh, kw, c),
+                                  conv_im2col.conv2d_backward_kernel(x, dy, kh, kw, *args))
+
+
+def test_which_convolutions_keep_their_cols():
+    keeps = conv_im2col.conv2d_keeps_cols
+    assert keeps((32, 32, 32, 3), 3, 3, 1, 1, 1, 1, 32, 32)          # CIFAR-10 CNN's first layer: 3.5 MB
+    assert keeps((32, 28, 28, 1), 2, 2, 1, 1, 0, 0, 27, 27)          # MNIST CNN's
+    assert not keeps((32, 16, 16, 32), 3, 3, 1, 1, 1, 1, 16, 16)     # 32 channels: unrolled again
+    assert not keeps((128, 32, 32, 3), 3, 3, 1, 1, 1, 1, 32, 32)     # 14 MB: over the budget
+    assert not keeps((32, 32, 32, 3), 1, 1, 1, 1, 0, 0, 32, 32)      # 1x1: cols is a view of x
+
+
+def test_conv2d_layer_keeps_cols_only_between_its_training_passes(rng, monkeypatch):
+    import minicnn
+    from minicnn import layers
+
+    def build():
+        model = minicnn.Sequential([layers.Input((8, 8, 3)), layers.Conv2D(6, 3, padding="same", name="c1"),
+                                    layers.Conv2D(5, 3, name="c2"), layers.Flatten(),
+                                    layers.Dense(2, activation="softmax")], seed=0)
+        model.compile(loss="sparse_categorical_crossentropy", optimizer="sgd")
+        return model
+    model, twin = build(), build()
+    x, y = rng.standard_normal((4, 8, 8, 3)).astype(np.float32), np.array([0, 1, 1, 0])
+    c1, c2 = model.get_layer("c1"), model.get_layer("c2")
+    model.forward(x, training=True)
+    assert c1._cols is not None and c1._cols.shape == (4 * 64, 27) and c2._cols is None
+    model.forward(x)
+    assert c1._cols is None                                           # inference keeps nothing
+    model.train_on_batch(x, y)
+    assert c1._cols is None                                           # dropped by the backward
+    from minicnn.kernels import IMPLEMENTATIONS
+    monkeypatch.setattr(IMPLEMENTATIONS["im2col"], "conv2d_keeps_cols", lambda *args: False)
+    twin.train_on_batch(x, y)
+    for a, b in zip(model.get_weights(), twin.get_weights()):
+        np.testing.assert_array_equal(a, b)

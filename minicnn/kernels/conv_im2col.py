@@ -248,9 +248,61 @@ def conv2d_backward_kernel(x, dy, kh, kw, stride_h, stride_w, pad_top, pad_left)
     for images, cols in _unrolled_groups(x, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w,
                                          _KGRAD_BYTES):
         rows = d_y[images.start * pixels:images.stop * pixels]
-        if cols.shape[1] < out_c:
-            part = _per_image_products(cols, rows, images.stop - images.start)
-        else:
-            part = cols.T @ rows   # (KH*KW*C, rows) @ (rows, O)
+        part = _kernel_product(cols, rows, images.stop - images.start)
         dkernel = part if dkernel is None else dkernel + part
     return np.ascontiguousarray(dkernel).reshape(kh, kw, in_c, out_c)
+
+
+def _kernel_product(cols, rows, n_images):
+    """cols.T @ rows: (KH*KW*C, rows) @ (rows, O), the kernel gradient of these rows."""
+    if cols.shape[1] < rows.shape[1]:
+        return _per_image_products(cols, rows, n_images)
+    return cols.T @ rows
+
+
+# ---------------------------------------------------------------- a first layer keeps its cols
+# The kernel gradient above unrolls x again rather than keep the forward's
+# cols (see the top of this module). For a network's first layer, one to
+# three channels, the trade goes the other way: its im2col is the slowest
+# per byte written (each tap copies one to three values; 0.65 ms for the
+# CIFAR-10 CNN's 3.5 MB at batch 32, where a 32-channel layer writes 3 MB
+# in 0.08 ms), and its cols is small. So in training the Conv2D layer asks
+# for the whole cols with the forward and hands it to the kernel gradient.
+# Measured in one process alternating blocks of training steps: CIFAR-10
+# CNN 23.5 -> 22.9 and 23.7 -> 23.0 ms, MNIST CNN 16.5 -> 16.3 and 16.2 ->
+# 16.1 ms; the same results to the bit (the same groups, the same products).
+def conv2d_keeps_cols(x_shape, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w,
+                      itemsize: int = 4) -> bool:
+    """Is it worth keeping this convolution's cols for the kernel gradient?
+
+    When x has fewer than 4 channels and the whole cols fits the kernel
+    gradient's budget (which then unrolls the batch in one group anyway).
+    """
+    n_batch, _, _, in_c = x_shape
+    if in_c >= 4 or _pointwise(kh, kw, stride_h, stride_w, pad_top, pad_left):
+        return False
+    return n_batch * out_h * out_w * kh * kw * in_c * itemsize <= _KGRAD_BYTES
+
+
+def conv2d_forward_keeping_cols(x, kernel, stride_h, stride_w, pad_top, pad_left, out_h, out_w):
+    """conv2d_forward, and the whole cols (N*OH*OW, KH*KW*C) -> (y, cols).
+
+    The products are taken over the same groups of rows as conv2d_forward's.
+    """
+    kh, kw, in_c, out_c = kernel.shape
+    n_batch, pixels = x.shape[0], out_h * out_w
+    cols = np.empty((n_batch * pixels, kh * kw * in_c), dtype=x.dtype)
+    im2col(x, cols, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w)
+    weights = kernel.reshape(kh * kw * in_c, out_c)
+    y = np.empty((n_batch * pixels, out_c), dtype=np.result_type(x.dtype, kernel.dtype))
+    for images in _groups(n_batch, pixels * cols.shape[1] * x.itemsize):
+        block = slice(images.start * pixels, images.stop * pixels)
+        np.matmul(cols[block], weights, out=y[block])
+    return y.reshape(n_batch, out_h, out_w, out_c), cols
+
+
+def conv2d_backward_kernel_from_cols(cols, dy, kh, kw, in_c):
+    """conv2d_backward_kernel from the forward's cols. dy: (N, OH, OW, O) -> (KH, KW, C, O)."""
+    out_c = dy.shape[3]
+    part = _kernel_product(cols, dy.reshape(-1, out_c), dy.shape[0])
+    return np.ascontiguousarray(part).reshape(kh, kw, in_c, out_c)

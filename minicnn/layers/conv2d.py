@@ -104,9 +104,28 @@ class Conv2D(Layer):
         return getattr(kernels.active(), self._ops[0])(
             x, kernel, self.strides[0], self.strides[1], geo.pad_top, geo.pad_left, geo.out_h, geo.out_w)
 
+    def _window(self) -> tuple[int, ...]:
+        """(kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w)."""
+        geo = self._geometry()
+        return (self.kernel_size[0], self.kernel_size[1], self.strides[0], self.strides[1],
+                geo.pad_top, geo.pad_left, geo.out_h, geo.out_w)
+
+    def _keeps_cols(self, x: np.ndarray) -> bool:
+        """Does the backend keep this layer's unrolled input (im2col's cols) in training?"""
+        impl = kernels.active()
+        if self._ops[0] != "conv2d_forward" or not hasattr(impl, "conv2d_keeps_cols"):
+            return False   # DepthwiseConv2D, Conv2DTranspose; the reference and numba backends
+        return impl.conv2d_keeps_cols(x.shape, *self._window(), x.itemsize)
+
     def forward(self, x, training=False):
         self._x = x
-        z = self.convolve(x, self.kernel.value)
+        self._cols = None
+        if training and self._keeps_cols(x):
+            # a first layer: its unrolled input is kept for the kernel gradient (see conv_im2col)
+            z, self._cols = kernels.active().conv2d_forward_keeping_cols(
+                x, self.kernel.value, *self._window()[2:])
+        else:
+            z = self.convolve(x, self.kernel.value)
         # z += bias (broadcast over N, OH, OW), then the activation: one pass over z
         # for ReLU and LeakyReLU, which write y over z (see ActivationFn.forward_with_bias)
         y = self.activation.forward(z) if self.bias is None else \
@@ -132,8 +151,12 @@ class Conv2D(Layer):
         impl = kernels.active()
         dz = np.ascontiguousarray(dz)
         kh, kw = self.kernel_size
-        self.kernel.grad = getattr(impl, self._ops[2])(
-            self._x, dz, kh, kw, self.strides[0], self.strides[1], geo.pad_top, geo.pad_left)
+        if getattr(self, "_cols", None) is not None and hasattr(impl, "conv2d_backward_kernel_from_cols"):
+            self.kernel.grad = impl.conv2d_backward_kernel_from_cols(self._cols, dz, kh, kw, self._x.shape[3])
+            self._cols = None   # used once: the next backward needs the next forward's
+        else:
+            self.kernel.grad = getattr(impl, self._ops[2])(
+                self._x, dz, kh, kw, self.strides[0], self.strides[1], geo.pad_top, geo.pad_left)
         if self.bias is not None:
             self.bias.grad = dbias
         if not self.needs_input_grad:
