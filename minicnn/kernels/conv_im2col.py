@@ -29,7 +29,9 @@ until the backward pass: cols is KH*KW times the size of x (14.8 MB per
 step on the seed MNIST CNN), and holding it between the passes pushed
 everything else out of the caches. Measured in one process, alternating
 blocks of training steps, unrolling twice was faster: MNIST CNN 18.1 ->
-17.6 ms, CIFAR-10 CNN 26.7 -> 26.1 ms per step (batch 32).
+17.6 ms, CIFAR-10 CNN 26.7 -> 26.1 ms per step (batch 32). A first layer
+(one to three channels) is the exception: see "a first layer keeps its
+cols" below.
 """
 
 from __future__ import annotations
