@@ -38,9 +38,20 @@ def test_mobilenet_v2_arguments_are_checked(tmp_path):
     with pytest.raises(ConfigError, match="H, W >= 32"):
         MobileNetV2(input_shape=(16, 16, 3))
     with pytest.raises(ConfigError, match="pooling"):
-        MobileNetV2(include_top=False, pooling="max")
+        MobileNetV2(include_top=False, pooling="min")
     with pytest.raises(ModelFileError, match="no such file"):
         MobileNetV2(weights=tmp_path / "missing.h5")
+
+
+@pytest.mark.parametrize("pooling,layer", [("avg", "global_average_pooling2d"), ("max", "global_max_pooling2d")])
+def test_mobilenet_v2_pooling(pooling, layer):
+    model = MobileNetV2(input_shape=(32, 32, 3), alpha=0.35, include_top=False, pooling=pooling, seed=0)
+    assert model.output_shape == (None, 1280)
+    assert model.layers[-1].name.startswith(layer)
+    x = np.random.default_rng(1).uniform(-1, 1, (2, 32, 32, 3)).astype(np.float32)
+    features = model.get_layer("out_relu").forward(model.forward_to(x, model.get_layer("Conv_1_bn"))["Conv_1_bn"])
+    reduce = np.mean if pooling == "avg" else np.max
+    np.testing.assert_allclose(model.predict(x, verbose=0), reduce(features, axis=(1, 2)), rtol=1e-5, atol=1e-6)
 
 
 def test_mobilenet_v2_runs_and_trains_a_step():

@@ -109,6 +109,8 @@ def test_reshaping_and_global_pooling(float64, shape, n, seed):
     assert_gradients_ok(check_layer(build(layers.Reshape((total, 1)), shape), x, seed=seed))
     if len(shape) == 3:
         assert_gradients_ok(check_layer(build(layers.GlobalAveragePooling2D(), shape), x, seed=seed))
+        # standard normal draws: no two values of a channel tie, so max is differentiable
+        assert_gradients_ok(check_layer(build(layers.GlobalMaxPooling2D(), shape), x, seed=seed))
 
 
 @pytest.mark.parametrize("training", [True, False])

@@ -24,6 +24,7 @@ h5py = pytest.importorskip("h5py")
 @pytest.mark.parametrize("cls,snake", [
     ("Conv2D", "conv2d"), ("BatchNormalization", "batch_normalization"), ("LeakyReLU", "leaky_re_lu"),
     ("ReLU", "re_lu"), ("MaxPooling2D", "max_pooling2d"), ("GlobalAveragePooling2D", "global_average_pooling2d"),
+    ("GlobalMaxPooling2D", "global_max_pooling2d"),
     ("Dense", "dense"), ("DepthwiseConv2D", "depthwise_conv2d"), ("Softmax", "softmax"),
 ])
 def test_snake_case_follows_keras(cls, snake):

@@ -113,7 +113,8 @@ def test_batch_normalization_live(shape, training, momentum, epsilon, seed):
     ("Activation", {"activation": "tanh"}), ("Activation", {"activation": "sigmoid"}),
     ("Activation", {"activation": "softmax"}), ("Activation", {"activation": "relu"}),
     ("Activation", {"activation": "leaky_relu"}), ("Softmax", {}), ("Flatten", {}),
-    ("GlobalAveragePooling2D", {}), ("Dropout", {"rate": 0.0}), ("Normalization", {}),
+    ("GlobalAveragePooling2D", {}), ("GlobalMaxPooling2D", {}), ("Dropout", {"rate": 0.0}),
+    ("Normalization", {}),
 ])
 @given(n=st.integers(1, 4), seed=st.integers(0, 10**6), training=st.booleans())
 @settings(max_examples=8)
@@ -160,3 +161,26 @@ def test_seed_models_live(case):
     for key in theirs:
         if key not in skip:
             assert_close(ours[key], theirs[key], f"{case['name']}: {key}", MODEL_TOL)
+
+
+def test_global_max_pooling_ties_share_the_gradient_as_in_tensorflow():
+    """Tied maxima: Keras's GlobalMaxPooling2D (reduce_max) splits dy equally among them."""
+    import tensorflow as tf
+    import keras
+    from minicnn import layers
+
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 3, (2, 3, 4, 5)).astype(np.float32)   # values 0..2: many ties
+    dy = rng.standard_normal((2, 5)).astype(np.float32)
+    ours = layers.GlobalMaxPooling2D()
+    ours.build((3, 4, 5))
+    np.testing.assert_array_equal(ours.forward(x), x.max(axis=(1, 2)))
+    dx = ours.backward(dy)
+    tx = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(tx)
+        y = keras.layers.GlobalMaxPooling2D()(tx)
+    np.testing.assert_allclose(dx, tape.gradient(y, tx, output_gradients=tf.constant(dy)).numpy(),
+                               rtol=1e-6, atol=1e-7)
+    ties = (x == x.max(axis=(1, 2), keepdims=True)).sum(axis=(1, 2))
+    assert ties.max() > 1                                       # the case really has ties

@@ -109,8 +109,8 @@ def MobileNetV2(input_shape=None, alpha: float = 1.0, include_top: bool = True, 
         ``.keras``, or Keras's legacy ``.h5``), loaded with
         ``minicnn.io.load_keras_weights``. ``"imagenet"`` is not downloaded:
         see ``IMAGENET_HELP``.
-    pooling : None or "avg"
-        Without the top: the 4-D block output, or its global average.
+    pooling : None, "avg" or "max"
+        Without the top: the 4-D block output, or its global average or maximum.
     seed : int, optional
         Seeds the initial weights (without ``weights``) and training's generator.
     """
@@ -121,9 +121,8 @@ def MobileNetV2(input_shape=None, alpha: float = 1.0, include_top: bool = True, 
         raise ConfigError(f"MobileNetV2: input_shape must be (H, W, C) with H, W >= 32, got {input_shape}")
     if not alpha > 0:
         raise ConfigError(f"MobileNetV2: alpha must be > 0, got {alpha}")
-    if pooling not in (None, "avg"):
-        raise ConfigError(f"MobileNetV2: pooling must be None or 'avg' (no GlobalMaxPooling2D in "
-                          f"minicnn yet), got {pooling!r}")
+    if pooling not in (None, "avg", "max"):
+        raise ConfigError(f"MobileNetV2: pooling must be None, 'avg' or 'max', got {pooling!r}")
 
     source = seeding.drawing_from(np.random.default_rng(seed)) if seed is not None else nullcontext()
     with source:  # layers draw their initial weights as they are called
@@ -143,6 +142,8 @@ def MobileNetV2(input_shape=None, alpha: float = 1.0, include_top: bool = True, 
             x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
         elif pooling == "avg":
             x = layers.GlobalAveragePooling2D()(x)
+        elif pooling == "max":
+            x = layers.GlobalMaxPooling2D()(x)
     model = Model(inputs, x, name=name or f"mobilenetv2_{alpha:0.2f}_{input_shape[0]}", seed=seed)
     if weights is not None:
         load_keras_weights(model, weights)

@@ -8,7 +8,7 @@ from .conv2d_transpose import Conv2DTranspose
 from .depthwise_conv2d import DepthwiseConv2D
 from .dense import Dense
 from .dropout import Dropout
-from .global_pooling import GlobalAveragePooling2D, GlobalAvgPool2D
+from .global_pooling import GlobalAveragePooling2D, GlobalAvgPool2D, GlobalMaxPool2D, GlobalMaxPooling2D
 from .input_layer import Input, InputLayer
 from .merge import Add, Concatenate
 from .normalization import Normalization
@@ -19,7 +19,8 @@ from .zero_padding import ZeroPadding2D
 __all__ = [
     "Activation", "Add", "AveragePooling2D", "AvgPool2D", "BatchNormalization", "Concatenate", "Conv2D", "Conv2DTranspose",
     "DepthwiseConv2D", "Dense",
-    "Dropout", "Flatten", "GlobalAveragePooling2D", "GlobalAvgPool2D", "Input", "InputLayer",
+    "Dropout", "Flatten", "GlobalAveragePooling2D", "GlobalAvgPool2D", "GlobalMaxPool2D",
+    "GlobalMaxPooling2D", "Input", "InputLayer",
     "Layer", "LeakyReLU", "MaxPool2D", "MaxPooling2D", "Normalization", "Parameter", "ReLU",
     "Reshape", "Softmax", "ZeroPadding2D",
 ]
