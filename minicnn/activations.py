@@ -32,6 +32,18 @@ from .errors import ConfigError
 from .kernels import elementwise
 
 
+def gradient_before(fn: "ActivationFn", dy: np.ndarray, with_bias: bool,
+                    over: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(dz, dbias)`` for a layer that ends in ``fn``: dz = dL/d(pre-activation), and
+    dbias = dz summed over every axis but the last (None without a bias).
+
+    ``over``: dz may be written over dy (see ``Layer.backward_over``).
+    """
+    if not with_bias:
+        return (fn.backward_over(dy) if over else fn.backward(dy)), None
+    return fn.backward_with_bias_grad_over(dy) if over else fn.backward_with_bias_grad(dy)
+
+
 def _writable(a: np.ndarray, dtype) -> bool:
     """Can a flat kernel write its result over ``a``: contiguous, writeable, of the result's dtype."""
     return a.flags.c_contiguous and a.flags.writeable and a.dtype == dtype
@@ -59,6 +71,10 @@ class ActivationFn:
     def backward_over(self, dy: np.ndarray) -> np.ndarray:
         """``backward(dy)``, writing dx over dy when ``in_place`` (dy must be contiguous)."""
         return self.backward(dy)
+
+    def backward_with_bias_grad_over(self, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``backward_with_bias_grad(dy)``, writing dx over dy when ``in_place``."""
+        return self.backward_with_bias_grad(dy)
 
     def forward_with_bias(self, z: np.ndarray, bias: np.ndarray) -> np.ndarray:
         """``z += bias`` in place, then ``forward(z)``. ReLU and LeakyReLU do both
@@ -132,6 +148,11 @@ class ReLU(ActivationFn):
             return elementwise.relu_backward(dy, self._y, out=dy)
         return self.backward(dy)
 
+    def backward_with_bias_grad_over(self, dy):
+        if self.max_value is None and _writable(dy, self._y.dtype):
+            return elementwise.relu_backward_bias_grad(dy, self._y, out=dy)
+        return self.backward_with_bias_grad(dy)
+
 
 class LeakyReLU(ActivationFn):
     """x for x > 0, ``negative_slope * x`` otherwise (Keras default slope: 0.3)."""
@@ -168,6 +189,11 @@ class LeakyReLU(ActivationFn):
         if not _writable(dy, self._y.dtype):
             return self.backward(dy)
         return elementwise.leaky_relu_backward(dy, self._y, self.negative_slope, out=dy)
+
+    def backward_with_bias_grad_over(self, dy):
+        if not _writable(dy, self._y.dtype):
+            return self.backward_with_bias_grad(dy)
+        return elementwise.leaky_relu_backward_bias_grad(dy, self._y, self.negative_slope, out=dy)
 
     def get_config(self):
         return {"name": self.name, "negative_slope": self.negative_slope}

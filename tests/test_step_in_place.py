@@ -105,3 +105,41 @@ def test_non_finite_batchnorm_output_is_still_named(rng):
     trace = info.value.trace
     assert np.isfinite(trace.outputs["bn1"]).all() and not np.isfinite(trace.outputs["bn2"]).all()
     assert not np.shares_memory(trace.outputs["bn2"], trace.outputs["act2"])
+
+
+def _cnn(seed: int = 0) -> minicnn.Sequential:
+    model = minicnn.Sequential([
+        layers.Input((8, 8, 1)),
+        layers.Conv2D(4, 2, padding="same", activation="relu", name="c1"),
+        layers.MaxPooling2D(name="pool"),
+        layers.Conv2D(6, 2, padding="same", activation="leaky_relu", name="c2"),
+        layers.Flatten(name="flatten"),
+        layers.Dense(5, activation="relu", name="d1"),
+        layers.Dropout(0.3, seed=1, name="drop"),
+        layers.Dense(3, activation="softmax", name="out"),
+    ], seed=seed)
+    model.compile(loss="sparse_categorical_crossentropy", optimizer=minicnn.optimizers.Adam(1e-2))
+    return model
+
+
+def test_backward_over_writes_dz_over_the_gradient_and_changes_no_bit(rng, monkeypatch):
+    x = rng.standard_normal((6, 8, 8, 1)).astype(np.float32)
+    y = rng.integers(0, 3, 6)
+    fast, plain = _cnn(), _cnn()
+    plain._step_backward = lambda dy_pred, dlogits: plain.backward(dy_pred, dlogits, input_grad=False)
+    written_over = []
+    for name in ("c1", "c2", "d1"):
+        fn = fast.get_layer(name).activation
+        original = fn.backward_with_bias_grad_over
+
+        def spy(dy, original=original, name=name):
+            dz, dbias = original(dy)
+            written_over.append((name, np.shares_memory(dz, dy)))
+            return dz, dbias
+        monkeypatch.setattr(fn, "backward_with_bias_grad_over", spy)
+    for _ in range(3):
+        assert fast.train_on_batch(x, y) == plain.train_on_batch(x, y)
+    for a, b in zip(fast.get_weights(), plain.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert written_over and all(shared for _, shared in written_over)
+    assert {name for name, _ in written_over} == {"c1", "c2", "d1"}

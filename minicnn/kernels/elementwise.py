@@ -33,48 +33,72 @@ def leaky_relu_backward_reference(dy: np.ndarray, y: np.ndarray, slope: float) -
 
 
 @njit(cache=True)  # serial on purpose: see minicnn/_threads.py
-def _leaky_forward_flat(x, y, slope):
+def _leaky_forward_flat(x, slope):
+    y = np.empty_like(x)
     s = x.dtype.type(slope)
     for i in range(x.size):
         v = x[i]
         y[i] = v if v > 0 else s * v
+    return y
 
 
 @njit(cache=True)  # serial on purpose: see minicnn/_threads.py
-def _leaky_backward_flat(dy, y, dx, slope):
+def _leaky_forward_over(x, slope):
+    s = x.dtype.type(slope)
+    for i in range(x.size):
+        v = x[i]
+        x[i] = v if v > 0 else s * v
+
+
+@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
+def _leaky_backward_flat(dy, y, slope):
+    dx = np.empty_like(dy)
     s = dy.dtype.type(slope)
     for i in range(dy.size):
         dx[i] = dy[i] if y[i] > 0 else s * dy[i]
+    return dx
 
 
-def _flat_out(like: np.ndarray, out: np.ndarray | None) -> np.ndarray:
-    """Where a flat kernel writes: ``out`` (contiguous, same shape and dtype), or a new array."""
+@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
+def _leaky_backward_over(dy, y, slope):
+    s = dy.dtype.type(slope)
+    for i in range(dy.size):
+        dy[i] = dy[i] if y[i] > 0 else s * dy[i]
+
+
+# ``out=x`` (``out=dy``): the result written over the argument, in a kernel of
+# its own. Handed the same array as input and output, one kernel would be
+# correct but slow: the compiler cannot prove that the two do not overlap, so
+# it gives up its vector loop (measured on 1M values: LeakyReLU forward 0.09
+# -> 0.30 ms; the backward with its bias sums, 0.22 -> 6 ms).
+def _over(a: np.ndarray, out: np.ndarray | None, dtype) -> bool:
+    """Is the result to be written over ``a``? ``out`` may only be None or ``a`` itself."""
     if out is None:
-        return np.empty_like(like)
-    if out.shape != like.shape or out.dtype != like.dtype or not out.flags.c_contiguous:
-        raise ValueError(f"out must be a contiguous {like.dtype} array of shape {like.shape}, "
-                         f"got {out.dtype} {out.shape}")
-    return out
+        return False
+    if out is not a or not a.flags.c_contiguous or not a.flags.writeable or a.dtype != dtype:
+        raise ValueError("out must be None or the argument itself (contiguous, writeable, "
+                         f"{np.dtype(dtype)}); got another array")
+    return True
 
 
 def leaky_relu_forward(x: np.ndarray, slope: float, out: np.ndarray | None = None) -> np.ndarray:
-    """Any shape; jitted on the flattened array (one specialization per dtype).
-
-    ``out=x`` writes y over x (each value is read before it is written).
-    """
+    """Any shape; jitted on the flattened array (one specialization per dtype). ``out=x``: y over x."""
+    if _over(x, out, x.dtype):
+        _leaky_forward_over(x.reshape(-1), float(slope))
+        return x
     x = np.ascontiguousarray(x)
-    y = _flat_out(x, out)
-    _leaky_forward_flat(x.reshape(-1), y.reshape(-1), float(slope))
-    return y
+    return _leaky_forward_flat(x.reshape(-1), float(slope)).reshape(x.shape)
 
 
 def leaky_relu_backward(dy: np.ndarray, y: np.ndarray, slope: float,
                         out: np.ndarray | None = None) -> np.ndarray:
-    """``out=dy`` writes dx over dy."""
+    """``out=dy``: dx written over dy."""
+    y_flat = np.ascontiguousarray(y).reshape(-1)
+    if _over(dy, out, y.dtype):
+        _leaky_backward_over(dy.reshape(-1), y_flat, float(slope))
+        return dy
     dy = np.ascontiguousarray(dy, dtype=y.dtype)
-    dx = _flat_out(dy, out)
-    _leaky_backward_flat(dy.reshape(-1), np.ascontiguousarray(y).reshape(-1), dx.reshape(-1), float(slope))
-    return dx
+    return _leaky_backward_flat(dy.reshape(-1), y_flat, float(slope)).reshape(dy.shape)
 
 
 def relu_forward_reference(x: np.ndarray) -> np.ndarray:
@@ -86,32 +110,52 @@ def relu_backward_reference(dy: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True)  # serial on purpose: see minicnn/_threads.py
-def _relu_forward_flat(x, y):
+def _relu_forward_flat(x):
+    y = np.empty_like(x)
     for i in range(x.size):
         v = x[i]
         y[i] = 0 if v <= 0 else v
-
-
-@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
-def _relu_backward_flat(dy, y, dx):
-    for i in range(dy.size):
-        dx[i] = dy[i] if y[i] > 0 else 0
-
-
-def relu_forward(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``out=x`` writes y over x."""
-    x = np.ascontiguousarray(x)
-    y = _flat_out(x, out)
-    _relu_forward_flat(x.reshape(-1), y.reshape(-1))
     return y
 
 
-def relu_backward(dy: np.ndarray, y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``out=dy`` writes dx over dy."""
-    dy = np.ascontiguousarray(dy, dtype=y.dtype)
-    dx = _flat_out(dy, out)
-    _relu_backward_flat(dy.reshape(-1), np.ascontiguousarray(y).reshape(-1), dx.reshape(-1))
+@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
+def _relu_forward_over(x):
+    for i in range(x.size):
+        v = x[i]
+        x[i] = 0 if v <= 0 else v
+
+
+@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
+def _relu_backward_flat(dy, y):
+    dx = np.empty_like(dy)
+    for i in range(dy.size):
+        dx[i] = dy[i] if y[i] > 0 else 0
     return dx
+
+
+@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
+def _relu_backward_over(dy, y):
+    for i in range(dy.size):
+        dy[i] = dy[i] if y[i] > 0 else 0
+
+
+def relu_forward(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``out=x``: y written over x."""
+    if _over(x, out, x.dtype):
+        _relu_forward_over(x.reshape(-1))
+        return x
+    x = np.ascontiguousarray(x)
+    return _relu_forward_flat(x.reshape(-1)).reshape(x.shape)
+
+
+def relu_backward(dy: np.ndarray, y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``out=dy``: dx written over dy."""
+    y_flat = np.ascontiguousarray(y).reshape(-1)
+    if _over(dy, out, y.dtype):
+        _relu_backward_over(dy.reshape(-1), y_flat)
+        return dy
+    dy = np.ascontiguousarray(dy, dtype=y.dtype)
+    return _relu_backward_flat(dy.reshape(-1), y_flat).reshape(dy.shape)
 
 
 # ---------------------------------------------------------------- with the bias
@@ -257,22 +301,50 @@ def _backward_sums_rows(dy, y, slope, leaky):
     return dz, sums.astype(dy.dtype)
 
 
-def _backward_sums(dy: np.ndarray, y: np.ndarray, slope: float, leaky: bool) -> tuple[np.ndarray, np.ndarray]:
+@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
+def _backward_sums_rows_over(dy, y, slope, leaky):
+    """The same, dz written over dy; returns the column sums."""
+    m, c = dy.shape
+    sums = np.zeros(c, dtype=np.float64)
+    s = dy.dtype.type(slope)
+    for i in range(m):
+        for j in range(c):
+            if leaky:
+                v = dy[i, j] if y[i, j] > 0 else s * dy[i, j]
+            else:
+                v = dy[i, j] if y[i, j] > 0 else dy.dtype.type(0)
+            dy[i, j] = v
+            sums[j] += v
+    return sums.astype(dy.dtype)
+
+
+def _backward_sums(dy: np.ndarray, y: np.ndarray, slope: float, leaky: bool,
+                   out: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    channels = dy.shape[-1]
+    if y.flags.c_contiguous and _over(dy, out, y.dtype):
+        sums = _backward_sums_rows_over(dy.reshape(-1, channels), y.reshape(-1, channels), float(slope), leaky)
+        return dy, sums
     dy = np.asarray(dy, dtype=y.dtype)
     if not (dy.flags.c_contiguous and y.flags.c_contiguous):
         return leaky_relu_backward_bias_grad_reference(dy, y, slope) if leaky else \
             relu_backward_bias_grad_reference(dy, y)
-    dz, sums = _backward_sums_rows(dy.reshape(-1, dy.shape[-1]), y.reshape(-1, y.shape[-1]),
-                                   float(slope), leaky)
+    dz, sums = _backward_sums_rows(dy.reshape(-1, channels), y.reshape(-1, channels), float(slope), leaky)
     return dz.reshape(dy.shape), sums
 
 
-def relu_backward_bias_grad(dy: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(dz, dbias): ReLU's backward and the sum of dz over all axes but the last, one pass."""
-    return _backward_sums(dy, y, 0.0, False)
+def relu_backward_bias_grad(dy: np.ndarray, y: np.ndarray,
+                            out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(dz, dbias): ReLU's backward and the sum of dz over all axes but the last, one pass.
+
+    ``out=dy`` writes dz over dy.
+    """
+    return _backward_sums(dy, y, 0.0, False, out)
 
 
-def leaky_relu_backward_bias_grad(dy: np.ndarray, y: np.ndarray,
-                                  slope: float) -> tuple[np.ndarray, np.ndarray]:
-    """(dz, dbias): LeakyReLU's backward and the sum of dz over all axes but the last, one pass."""
-    return _backward_sums(dy, y, slope, True)
+def leaky_relu_backward_bias_grad(dy: np.ndarray, y: np.ndarray, slope: float,
+                                  out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(dz, dbias): LeakyReLU's backward and the sum of dz over all axes but the last, one pass.
+
+    ``out=dy`` writes dz over dy.
+    """
+    return _backward_sums(dy, y, slope, True, out)

@@ -166,7 +166,23 @@ class Layer:
         raise NotImplementedError
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
+        """dL/d(input) from dy = dL/d(output); fills each Parameter.grad.
+
+        Returns a new array or a view of dy, never an array the layer keeps:
+        ``backward_over`` relies on it.
+        """
         raise NotImplementedError
+
+    def backward_over(self, dy: np.ndarray) -> np.ndarray:
+        """``backward(dy)``, free to write its intermediate results over dy.
+
+        A training step of a Sequential model calls this instead of
+        ``backward``: there, the gradient a layer is handed is an array the
+        layer after it has just made and that nothing else reads. Layers
+        ending in ReLU or LeakyReLU write dz over it (one array fewer per
+        layer); by default this is ``backward``.
+        """
+        return self.backward(dy)
 
     def register_forward_hook(self, fn: Callable[["Layer", np.ndarray, np.ndarray], Any]) -> HookHandle:
         """Call ``fn(layer, input, output)`` after every forward (as in PyTorch).

@@ -135,11 +135,14 @@ class Conv2D(Layer):
         return y
 
     def backward(self, dy):
-        if self.bias is None:
-            return self._backward_from(self.activation.backward(dy), None)
-        # dz, and dbias = dz summed over N, OH, OW: one pass over dy for ReLU and
-        # LeakyReLU (see ActivationFn.backward_with_bias_grad)
-        return self._backward_from(*self.activation.backward_with_bias_grad(dy))
+        # dz, and dbias = dz summed over every axis but the channels: one pass over
+        # dy for ReLU and LeakyReLU (see ActivationFn.backward_with_bias_grad)
+        return self._backward_from(*activations.gradient_before(self.activation, dy, self.bias is not None))
+
+    def backward_over(self, dy):
+        """``backward``, with dz written over dy where the activation can (Layer.backward_over)."""
+        return self._backward_from(*activations.gradient_before(self.activation, dy, self.bias is not None,
+                                                                over=True))
 
     def backward_preactivation(self, dz: np.ndarray) -> np.ndarray:
         """Backward from dL/dz, the gradient before the activation."""

@@ -69,10 +69,14 @@ class Dense(Layer):
         return self.activation.forward(z)
 
     def backward(self, dy):
-        if self.bias is None:
-            return self._backward_from(self.activation.backward(dy), None)
-        # dz and dbias (dz summed over the batch) in one pass for ReLU and LeakyReLU
-        return self._backward_from(*self.activation.backward_with_bias_grad(dy))
+        # dz, and dbias = dz summed over every axis but the channels: one pass over
+        # dy for ReLU and LeakyReLU (see ActivationFn.backward_with_bias_grad)
+        return self._backward_from(*activations.gradient_before(self.activation, dy, self.bias is not None))
+
+    def backward_over(self, dy):
+        """``backward``, with dz written over dy where the activation can (Layer.backward_over)."""
+        return self._backward_from(*activations.gradient_before(self.activation, dy, self.bias is not None,
+                                                                over=True))
 
     def backward_preactivation(self, dz: np.ndarray) -> np.ndarray:
         """Backward from dL/dz, the gradient before the activation."""
