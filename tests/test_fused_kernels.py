@@ -74,6 +74,12 @@ def test_batchnorm_kernels_match_reference(m, c, offset, dtype, seed):
     ref_b = batchnorm.backward_reference(dy, x, fast[1], gamma, fast[3])
     for ours, theirs in zip(fast_b, ref_b):
         np.testing.assert_allclose(ours, theirs, **tol)
+    # over=True: the same bits, written over dy
+    dy_over = dy.copy()
+    over_b = batchnorm.backward(dy_over, x, fast[1], gamma, fast[3], over=True)
+    assert over_b[0] is dy_over
+    for ours, theirs in zip(over_b, fast_b):
+        np.testing.assert_array_equal(ours, theirs)
 
 
 def test_kernel_gradient_unrolls_x_as_it_is_now(rng):

@@ -53,6 +53,22 @@ def test_in_place_step_gives_the_same_bits_as_the_plain_one(activation, rng):
         np.testing.assert_array_equal(a, b)
 
 
+def test_batchnorm_backward_over_writes_dx_over_its_gradient(rng, monkeypatch):
+    x, y = _data(rng)
+    model = _model("leaky")
+    seen = []
+    bn1 = model.get_layer("bn1")
+    original = bn1.backward_over
+
+    def spy(dy):
+        dx = original(dy)
+        seen.append(np.shares_memory(dx, dy))
+        return dx
+    monkeypatch.setattr(bn1, "backward_over", spy)
+    model.train_on_batch(x, y)
+    assert seen == [True]
+
+
 def test_the_activation_really_wrote_over_the_batchnorm_output(rng):
     x, _ = _data(rng)
     model = _model("leaky")

@@ -92,6 +92,16 @@ def _grad_input(dy, x, mean, inv_std, scale, mean_dy, mean_dy_xhat):
     return dx
 
 
+@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
+def _grad_input_over(dy, x, mean, inv_std, scale, mean_dy, mean_dy_xhat):
+    """_grad_input written over dy: a kernel of its own (see elementwise's ``out=``)."""
+    m, c = dy.shape
+    for i in range(m):
+        for j in range(c):
+            x_hat = (x[i, j] - mean[j]) * inv_std[j]
+            dy[i, j] = scale[j] * (dy[i, j] - mean_dy[j] - x_hat * mean_dy_xhat[j])
+
+
 def normalize(x, mean, inv_std, gamma, beta):
     """-> y for x (M, C) and given statistics (inference: the moving ones)."""
     dtype = x.dtype
@@ -115,12 +125,22 @@ def forward(x, gamma, beta, eps):
     return _normalize(x, mean, inv_std, gamma, beta), mean, var.astype(dtype), inv_std
 
 
-def backward(dy, x, mean, gamma, inv_std):
-    """Same as :func:`backward_reference`, jitted: x_hat is rebuilt inside both passes."""
+def backward(dy, x, mean, gamma, inv_std, over: bool = False):
+    """Same as :func:`backward_reference`, jitted: x_hat is rebuilt inside both passes.
+
+    ``over``: dx is written over dy (which must then be a contiguous array of x's dtype).
+    """
     dtype = x.dtype
-    dy = np.ascontiguousarray(dy, dtype=dtype)
+    if not over:
+        dy = np.ascontiguousarray(dy, dtype=dtype)
+    elif not (dy.flags.c_contiguous and dy.flags.writeable and dy.dtype == dtype):
+        raise ValueError(f"batchnorm.backward(over=True) needs a contiguous, writeable {dtype} dy")
     m = dy.shape[0]
     dbeta, dgamma = _grad_sums(dy, x, mean, inv_std)
-    dx = _grad_input(dy, x, mean, inv_std, (gamma * inv_std).astype(dtype), (dbeta / m).astype(dtype),
-                     (dgamma / m).astype(dtype))
+    per_channel = ((gamma * inv_std).astype(dtype), (dbeta / m).astype(dtype), (dgamma / m).astype(dtype))
+    if over:
+        _grad_input_over(dy, x, mean, inv_std, *per_channel)
+        dx = dy
+    else:
+        dx = _grad_input(dy, x, mean, inv_std, *per_channel)
     return dx, dgamma.astype(dtype), dbeta.astype(dtype)

@@ -99,10 +99,18 @@ class BatchNormalization(Layer):
         return y.reshape((-1,) + tuple(self.output_shape))
 
     def backward(self, dy):
+        return self._backward(dy, over=False)
+
+    def backward_over(self, dy):
+        """``backward``, with dx written over dy (see ``Layer.backward_over``)."""
+        over = self._training and dy.flags.c_contiguous and dy.flags.writeable and dy.dtype == self._x2d.dtype
+        return self._backward(dy, over=over)
+
+    def _backward(self, dy, over: bool):
         if self._training:
             channels = dy.shape[-1]
             dx, self.gamma.grad, self.beta.grad = batchnorm.backward(
-                dy.reshape(-1, channels), self._x2d, self._mean, self.gamma.value, self._inv_std)
+                dy.reshape(-1, channels), self._x2d, self._mean, self.gamma.value, self._inv_std, over=over)
             return dx.reshape(dy.shape)
         axes = tuple(range(dy.ndim - 1))
         x_hat = (self._x - self.moving_mean.value) * self._inv_std

@@ -168,7 +168,8 @@ class Sequential(BaseModel):
     # * Backward: every layer is handed its gradient through ``backward_over``,
     #   free to write over it (each gradient is an array the layer after has
     #   just made and nothing else reads); layers ending in ReLU or LeakyReLU
-    #   write dz there.
+    #   write dz there, BatchNormalization its dx (CIFAR-10 CNN, against
+    #   without BatchNormalization's: 0.975 in A/B).
     #
     # Measured in one process alternating blocks of steps, both against
     # neither: MNIST CNN 17.4 -> 16.8 and 17.0 -> 16.6 ms, CIFAR-10 CNN 24.4
