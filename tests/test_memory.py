@@ -28,11 +28,12 @@ x = rng.random((32, 28, 28, 1), dtype=np.float32)
 y = rng.integers(0, 10, 32)
 for _ in range(3):
     model.train_on_batch(x, y)
-before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-for _ in range(5):
+per_step = []
+for _ in range(9):
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     model.train_on_batch(x, y)
-faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 5
-print(json.dumps({"applied": _memory.APPLIED, "faults": faults}))
+    per_step.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+print(json.dumps({"applied": _memory.APPLIED, "faults": float(np.median(per_step)), "per_step": per_step}))
 """
 
 glibc_only = pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc",
@@ -53,8 +54,12 @@ def test_kept_memory_removes_the_page_faults_of_a_training_step():
     default = _run(MINICNN_MALLOC="default")
     assert kept["applied"] is True
     assert default["applied"] is False
-    # glibc's defaults fault in ~1,700 pages per step of this model on the
-    # project's machine; with the settings, ~10
+    # glibc's defaults fault in ~700-1,000 pages in every step of this model
+    # on the project's machine; with the settings, none in most steps. The
+    # median step is compared: a few hundred pages turn up in an odd step
+    # either way (one step in ten or so, at any point of a run, with the
+    # session's starting code too; not traced to its source), and a mean over
+    # five steps caught one of them now and then.
     assert default["faults"] > 300, default
     assert kept["faults"] < default["faults"] / 10, (kept, default)
 
