@@ -32,18 +32,6 @@ from .errors import ConfigError
 from .kernels import elementwise
 
 
-def gradient_before(fn: "ActivationFn", dy: np.ndarray, with_bias: bool,
-                    over: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
-    """``(dz, dbias)`` for a layer that ends in ``fn``: dz = dL/d(pre-activation), and
-    dbias = dz summed over every axis but the last (None without a bias).
-
-    ``over``: dz may be written over dy (see ``Layer.backward_over``).
-    """
-    if not with_bias:
-        return (fn.backward_over(dy) if over else fn.backward(dy)), None
-    return fn.backward_with_bias_grad_over(dy) if over else fn.backward_with_bias_grad(dy)
-
-
 def _writable(a: np.ndarray, dtype) -> bool:
     """Can a flat kernel write its result over ``a``: contiguous, writeable, of the result's dtype."""
     return a.flags.c_contiguous and a.flags.writeable and a.dtype == dtype
@@ -254,6 +242,18 @@ class Softmax(ActivationFn):
     def backward(self, dy):
         y = self._y
         return y * (dy - (dy * y).sum(axis=self.axis, keepdims=True))
+
+
+def gradient_before(fn: ActivationFn, dy: np.ndarray, with_bias: bool,
+                    over: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(dz, dbias)`` for a layer that ends in ``fn``: dz = dL/d(pre-activation), and
+    dbias = dz summed over every axis but the last (None without a bias).
+
+    ``over``: dz may be written over dy (see ``Layer.backward_over``).
+    """
+    if not with_bias:
+        return (fn.backward_over(dy) if over else fn.backward(dy)), None
+    return fn.backward_with_bias_grad_over(dy) if over else fn.backward_with_bias_grad(dy)
 
 
 _REGISTRY = {

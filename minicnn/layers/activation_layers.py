@@ -27,8 +27,9 @@ class _ActivationLayer(Layer):
         return self.fn.backward(dy)
 
     # In a training step of a Sequential model, a ReLU or LeakyReLU layer right
-    # after a BatchNormalization writes y over its input and dx over its
-    # incoming gradient: see Sequential._step_forward.
+    # after a BatchNormalization writes y over its input, and every ReLU or
+    # LeakyReLU layer writes dx over its incoming gradient: see
+    # Sequential._step_forward and Layer.backward_over.
     def forward_over(self, x: np.ndarray) -> np.ndarray:
         """``forward(x, training=True)``, writing y over x if the function can (``fn.in_place``)."""
         self.preactivation = None   # x is about to become y
