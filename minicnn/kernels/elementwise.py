@@ -283,38 +283,38 @@ def leaky_relu_backward_bias_grad_reference(dy: np.ndarray, y: np.ndarray,
     return dz, dz.reshape(-1, dz.shape[-1]).sum(axis=0, dtype=np.float64).astype(dz.dtype)
 
 
+@njit(inline="always")
+def _through(d, y_value, slope, zero, leaky):
+    """One value of dz = dy * f'(x), read off y: LeakyReLU, or ReLU (``leaky`` False)."""
+    if leaky:
+        return d if y_value > 0 else slope * d
+    return d if y_value > 0 else zero
+
+
 @njit(cache=True)  # serial on purpose: see minicnn/_threads.py
 def _backward_sums_rows(dy, y, slope, leaky):
     """dz (M, C) and its column sums; ``leaky`` False is ReLU (slope unused)."""
     m, c = dy.shape
     dz = np.empty_like(dy)
     sums = np.zeros(c, dtype=np.float64)  # float64: M is 25088 on the MNIST CNN's first layer
-    s = dy.dtype.type(slope)
+    s, zero = dy.dtype.type(slope), dy.dtype.type(0)
     for i in range(m):
         for j in range(c):
-            if leaky:
-                v = dy[i, j] if y[i, j] > 0 else s * dy[i, j]
-            else:
-                v = dy[i, j] if y[i, j] > 0 else dy.dtype.type(0)
-            dz[i, j] = v
-            sums[j] += v
+            dz[i, j] = _through(dy[i, j], y[i, j], s, zero, leaky)
+            sums[j] += dz[i, j]
     return dz, sums.astype(dy.dtype)
 
 
 @njit(cache=True)  # serial on purpose: see minicnn/_threads.py
 def _backward_sums_rows_over(dy, y, slope, leaky):
-    """The same, dz written over dy; returns the column sums."""
+    """The same with dz written over dy (a kernel of its own: see ``out=`` above); -> the sums."""
     m, c = dy.shape
     sums = np.zeros(c, dtype=np.float64)
-    s = dy.dtype.type(slope)
+    s, zero = dy.dtype.type(slope), dy.dtype.type(0)
     for i in range(m):
         for j in range(c):
-            if leaky:
-                v = dy[i, j] if y[i, j] > 0 else s * dy[i, j]
-            else:
-                v = dy[i, j] if y[i, j] > 0 else dy.dtype.type(0)
-            dy[i, j] = v
-            sums[j] += v
+            dy[i, j] = _through(dy[i, j], y[i, j], s, zero, leaky)
+            sums[j] += dy[i, j]
     return sums.astype(dy.dtype)
 
 
