@@ -294,11 +294,12 @@ def conv2d_forward_keeping_cols(x, kernel, stride_h, stride_w, pad_top, pad_left
     kh, kw, in_c, out_c = kernel.shape
     n_batch, pixels = x.shape[0], out_h * out_w
     cols = np.empty((n_batch * pixels, kh * kw * in_c), dtype=x.dtype)
-    im2col(x, cols, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w)
     weights = kernel.reshape(kh * kw * in_c, out_c)
     y = np.empty((n_batch * pixels, out_c), dtype=np.result_type(x.dtype, kernel.dtype))
     for images in _groups(n_batch, pixels * cols.shape[1] * x.itemsize):
+        # each group unrolled into its own rows of cols and multiplied while still in cache
         block = slice(images.start * pixels, images.stop * pixels)
+        im2col(x[images], cols[block], kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w)
         np.matmul(cols[block], weights, out=y[block])
     return y.reshape(n_batch, out_h, out_w, out_c), cols
 
