@@ -27,7 +27,10 @@ from tests.gradcheck import assert_gradients_ok, check_layer, numeric_gradient, 
     (lambda: L.Conv2DTranspose(3, 3, strides=2, padding="same", activation="tanh"), (2, 3, 4, 2)),
     (lambda: L.Conv2DTranspose(2, (2, 3), strides=(3, 1), padding="valid"), (2, 3, 2, 2)),
     (lambda: L.Conv2DTranspose(4, 4, strides=2, padding="same", use_bias=False), (1, 3, 3, 3)),
-], ids=["dw-same-s2-m2", "dw-valid", "dw-valid-s12-m3", "tr-same-s2", "tr-valid-s31", "tr-k4-s2"])
+    (lambda: L.Conv2DTranspose(2, 4, strides=2, padding="same", output_padding=1), (1, 3, 4, 2)),
+    (lambda: L.Conv2DTranspose(3, (3, 2), strides=(3, 2), padding="valid", output_padding=(2, 0)), (2, 2, 3, 2)),
+], ids=["dw-same-s2-m2", "dw-valid", "dw-valid-s12-m3", "tr-same-s2", "tr-valid-s31", "tr-k4-s2",
+        "tr-k4-s2-op1", "tr-valid-op20"])
 def test_new_conv_layers_gradcheck(float64, backend, make, shape, rng):
     with minicnn.config.using(backend=backend):
         layer = make()
@@ -277,3 +280,23 @@ def test_receptive_field_on_a_functional_chain_and_a_branching_graph():
     assert box == (0, 0, 5, 5) and size == (7, 7) and jump == (2, 2)
     with pytest.raises(ConfigError, match="branching graphs are not supported"):
         viz.receptive_field(_residual_graph(), "add", (1, 1))
+
+
+def test_conv2d_transpose_output_padding_shapes_and_errors():
+    """Keras's rule: OH = (H - 1)*s + k - 2*(k//2 if 'same' else 0) + output_padding."""
+    def out(layer, shape):
+        layer.build(shape, np.random.default_rng(0))
+        return layer.output_shape
+    assert out(L.Conv2DTranspose(2, 3, strides=2, padding="same", output_padding=1), (4, 5, 3)) == (8, 10, 2)
+    assert out(L.Conv2DTranspose(2, 4, strides=2, padding="same", output_padding=1), (4, 5, 3)) == (7, 9, 2)
+    assert out(L.Conv2DTranspose(2, 2, strides=3, padding="valid", output_padding=2), (4, 5, 3)) == (13, 16, 2)
+    assert out(L.Conv2DTranspose(2, 3, padding="same", output_padding=0), (4, 5, 3)) == (4, 5, 2)
+    with pytest.raises(ShapeError, match="output_padding must be at least 1"):
+        out(L.Conv2DTranspose(2, 4, strides=2, padding="same", output_padding=0), (4, 5, 3))
+    with pytest.raises(ConfigError, match="smaller than the strides"):
+        L.Conv2DTranspose(2, 3, strides=2, output_padding=2)
+    with pytest.raises(ConfigError, match="at least 0"):
+        L.Conv2DTranspose(2, 3, strides=2, output_padding=-1)
+    layer = L.Conv2DTranspose(2, 3, strides=(2, 3), output_padding=(1, 2))
+    assert layer.get_config()["output_padding"] == [1, 2]
+    assert L.Conv2DTranspose(**layer.get_config()).output_padding == (1, 2)

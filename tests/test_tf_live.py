@@ -184,3 +184,15 @@ def test_global_max_pooling_ties_share_the_gradient_as_in_tensorflow():
                                rtol=1e-6, atol=1e-7)
     ties = (x == x.max(axis=(1, 2), keepdims=True)).sum(axis=(1, 2))
     assert ties.max() > 1                                       # the case really has ties
+
+
+@pytest.mark.parametrize("config,shape", [
+    (dict(filters=3, kernel_size=3, strides=2, padding="same", output_padding=1), (2, 4, 5, 2)),
+    (dict(filters=2, kernel_size=4, strides=2, padding="same", output_padding=1), (1, 3, 4, 3)),
+    (dict(filters=2, kernel_size=(2, 3), strides=(3, 2), padding="valid", output_padding=(2, 1)), (2, 3, 3, 2)),
+    (dict(filters=4, kernel_size=3, strides=1, padding="same", output_padding=0), (1, 5, 4, 2)),
+])
+@given(seed=st.integers(0, 10**6))
+@settings(max_examples=4)
+def test_conv2d_transpose_output_padding_live(config, shape, seed):
+    compare_layer(dict(layer="Conv2DTranspose", config=config, shape=shape, training=False, seed=seed))

@@ -265,8 +265,9 @@ class Layer:
         return f"<{type(self).__name__} name={self.name!r}>"
 
 
-def as_pair(value: int | tuple[int, int] | list[int], what: str, layer: str) -> tuple[int, int]:
-    """``3`` -> ``(3, 3)``; ``(2, 3)`` stays; anything else or non-positive raises."""
+def as_pair(value: int | tuple[int, int] | list[int], what: str, layer: str,
+            minimum: int = 1) -> tuple[int, int]:
+    """``3`` -> ``(3, 3)``; ``(2, 3)`` stays; anything else, or below ``minimum``, raises."""
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         pair = (int(value), int(value))
     elif isinstance(value, (tuple, list)) and len(value) == 2 and all(
@@ -274,8 +275,9 @@ def as_pair(value: int | tuple[int, int] | list[int], what: str, layer: str) -> 
         pair = (int(value[0]), int(value[1]))
     else:
         raise ConfigError(f"{layer}: {what} must be an int or a pair of ints, got {value!r}")
-    if min(pair) <= 0:
-        raise ConfigError(f"{layer}: {what} must be positive, got {value!r}")
+    if min(pair) < minimum:
+        raise ConfigError(f"{layer}: {what} must be "
+                          f"{'positive' if minimum == 1 else f'at least {minimum}'}, got {value!r}")
     return pair
 
 
