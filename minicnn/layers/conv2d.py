@@ -94,38 +94,37 @@ class Conv2D(Layer):
         return kernels.window_geometry(self.input_shape[0], self.input_shape[1], self.kernel_size,
                                        self.strides, self.padding, layer=self._describe())
 
-    def convolve(self, x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-        """x (*) kernel with this layer's strides and padding: no bias, no activation.
-
-        ``forward`` calls it with the layer's own kernel; a folded inference
-        step (``minicnn.model.inference``) with a rescaled one.
-        """
-        geo = self._geometry()
-        return getattr(kernels.active(), self._ops[0])(
-            x, kernel, self.strides[0], self.strides[1], geo.pad_top, geo.pad_left, geo.out_h, geo.out_w)
-
     def _window(self) -> tuple[int, ...]:
         """(kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w)."""
         geo = self._geometry()
         return (self.kernel_size[0], self.kernel_size[1], self.strides[0], self.strides[1],
                 geo.pad_top, geo.pad_left, geo.out_h, geo.out_w)
 
-    def _keeps_cols(self, x: np.ndarray) -> bool:
+    def convolve(self, x: np.ndarray, kernel: np.ndarray, window: tuple[int, ...] | None = None) -> np.ndarray:
+        """x (*) kernel with this layer's strides and padding: no bias, no activation.
+
+        ``forward`` calls it with the layer's own kernel (and its ``_window()``,
+        worked out once per call); a folded inference step
+        (``minicnn.model.inference``) with a rescaled one.
+        """
+        return getattr(kernels.active(), self._ops[0])(x, kernel, *(window or self._window())[2:])
+
+    def _keeps_cols(self, x: np.ndarray, window: tuple[int, ...]) -> bool:
         """Does the backend keep this layer's unrolled input (im2col's cols) in training?"""
         impl = kernels.active()
         if self._ops[0] != "conv2d_forward" or not hasattr(impl, "conv2d_keeps_cols"):
             return False   # DepthwiseConv2D, Conv2DTranspose; the reference and numba backends
-        return impl.conv2d_keeps_cols(x.shape, *self._window(), x.itemsize)
+        return impl.conv2d_keeps_cols(x.shape, *window, x.itemsize)
 
     def forward(self, x, training=False):
         self._x = x
         self._cols = None
-        if training and self._keeps_cols(x):
+        window = self._window()
+        if training and self._keeps_cols(x, window):
             # a first layer: its unrolled input is kept for the kernel gradient (see conv_im2col)
-            z, self._cols = kernels.active().conv2d_forward_keeping_cols(
-                x, self.kernel.value, *self._window()[2:])
+            z, self._cols = kernels.active().conv2d_forward_keeping_cols(x, self.kernel.value, *window[2:])
         else:
-            z = self.convolve(x, self.kernel.value)
+            z = self.convolve(x, self.kernel.value, window)
         # z += bias (broadcast over N, OH, OW), then the activation: one pass over z
         # for ReLU and LeakyReLU, which write y over z (see ActivationFn.forward_with_bias)
         y = self.activation.forward(z) if self.bias is None else \
