@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             layer.set_weights([rng.uniform(0.5, 1.5, c), rng.normal(0, 0.1, c),
                                rng.normal(0, 0.1, c), rng.uniform(0.5, 1.5, c)])
     x = rng.uniform(-1, 1, (1, size, size, 3)).astype(np.float32)
-    # predict, as a user calls it (BatchNorm folded: minicnn/model/inference.py), and
+    # predict, as a user calls it (BatchNorm folded: minicnn/fast/folding.py), and
     # the same pass layer by layer (model.forward, what trace and the viz probes run)
     ours = lambda: model.predict(x, verbose=0)  # noqa: E731
     layer_by_layer = lambda: model.forward(x)  # noqa: E731

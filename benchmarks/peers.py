@@ -95,7 +95,7 @@ def torch_model(model):
     for layer in model.layers:
         kind, cfg = type(layer).__name__, layer.get_config()
         if kind in ("Conv2D", "MaxPooling2D", "AveragePooling2D"):
-            geo = layer._geometry() if kind == "Conv2D" else layer._geometry(layer.input_shape)
+            geo = layer.geometry()
             if geo.pad_top or geo.pad_bottom or geo.pad_left or geo.pad_right:
                 mods.append(nn.ZeroPad2d((geo.pad_left, geo.pad_right, geo.pad_top, geo.pad_bottom)))
             if kind == "Conv2D":

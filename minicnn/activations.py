@@ -22,6 +22,10 @@ At the kinks TensorFlow's choice is kept: ReLU's derivative at exactly 0 is
 Keras has two defaults for the leaky slope, and minicnn keeps both: the
 *layer* ``LeakyReLU()`` uses a = 0.3, the *activation name*
 ``activation="leaky_relu"`` uses a = 0.2 (``keras.activations.leaky_relu``).
+
+These are the plain NumPy forms, what ``compile(jit_compile=False)`` runs.
+The fused training step (``minicnn.fast``) computes ReLU and LeakyReLU in one
+pass with the bias before them and is tested to give the same numbers.
 """
 
 from __future__ import annotations
@@ -29,54 +33,22 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import ConfigError
-from .kernels import elementwise
-
-
-def _writable(a: np.ndarray, dtype) -> bool:
-    """Can a flat kernel write its result over ``a``: contiguous, writeable, of the result's dtype."""
-    return a.flags.c_contiguous and a.flags.writeable and a.dtype == dtype
 
 
 class ActivationFn:
-    """Base class: ``forward(x) -> y`` then ``backward(dy) -> dx``."""
+    """Base class: ``forward(x) -> y`` then ``backward(dy) -> dx``.
+
+    ``forward`` keeps what ``backward`` reads (the input x or the output y)
+    on the object, which is why every layer owns its own instance.
+    """
 
     name = "linear"
-    #: Can y be written over the input? ReLU and LeakyReLU: ``forward_with_bias``
-    #: always writes y over z, and ``forward_over`` / ``backward_over`` write
-    #: over their argument (their backward reads y, never x).
-    in_place = False
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return x
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         return dy
-
-    def forward_over(self, x: np.ndarray) -> np.ndarray:
-        """``forward(x)``, writing y over x when ``in_place`` (x must be contiguous)."""
-        return self.forward(x)
-
-    def backward_over(self, dy: np.ndarray) -> np.ndarray:
-        """``backward(dy)``, writing dx over dy when ``in_place`` (dy must be contiguous)."""
-        return self.backward(dy)
-
-    def backward_with_bias_grad_over(self, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``backward_with_bias_grad(dy)``, writing dx over dy when ``in_place``."""
-        return self.backward_with_bias_grad(dy)
-
-    def forward_with_bias(self, z: np.ndarray, bias: np.ndarray) -> np.ndarray:
-        """``z += bias`` in place, then ``forward(z)``. ReLU and LeakyReLU do both
-        in one pass and write y over z (their backward reads y, so z is not
-        needed): the returned array *is* z then."""
-        elementwise.add_bias(z, bias)
-        return self.forward(z)
-
-    def backward_with_bias_grad(self, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(dx, dbias)``: ``backward(dy)`` and its sum over every axis but the
-        last (the bias gradient of the layer this activation belongs to); ReLU
-        and LeakyReLU compute both in one pass over dy."""
-        dx = self.backward(dy)
-        return dx, elementwise.channel_sums(dx)
 
     def get_config(self) -> dict:
         return {"name": self.name}
@@ -87,101 +59,49 @@ class Linear(ActivationFn):
 
 
 class ReLU(ActivationFn):
-    """max(x, 0), optionally capped at ``max_value`` (ReLU6 is ``max_value=6``)."""
+    """max(x, 0), optionally capped at ``max_value`` (ReLU6 is ``max_value=6``).
+
+    backward: dx = dy where 0 < x (< max_value), else 0.
+    """
 
     name = "relu"
 
     def __init__(self, max_value: float | None = None) -> None:
         self.max_value = max_value
 
-    @property
-    def in_place(self) -> bool:  # the fused kernels cover plain ReLU, not ReLU6
-        return self.max_value is None
-
     def forward(self, x):
-        if self.max_value is None:
-            # max(x, 0) in one fused pass (kernels/elementwise.py); backward reads y.
-            self._x, self._y = None, elementwise.relu_forward(x)
-            return self._y
         self._x = x
-        y = np.maximum(x, 0)
-        np.minimum(y, self.max_value, out=y)  # in place: y is already a new array
-        return y.astype(x.dtype, copy=False)
-
-    def forward_with_bias(self, z, bias):
-        if self.max_value is None:
-            self._x, self._y = None, elementwise.bias_relu_forward(z, bias)
-            return self._y
-        return super().forward_with_bias(z, bias)
-
-    def forward_over(self, x):
-        if self.max_value is None and _writable(x, x.dtype):
-            self._x, self._y = None, elementwise.relu_forward(x, out=x)
-            return self._y
-        return self.forward(x)
+        y = np.maximum(x, x.dtype.type(0))
+        if self.max_value is not None:
+            y = np.minimum(y, x.dtype.type(self.max_value))
+        return y
 
     def backward(self, dy):
-        if self.max_value is None:
-            return elementwise.relu_backward(dy, self._y)  # dy where y > 0 (that is, x > 0)
-        passes = (self._x > 0) & (self._x < self.max_value)
-        return dy * passes
-
-    def backward_with_bias_grad(self, dy):
-        if self.max_value is None:
-            return elementwise.relu_backward_bias_grad(dy, self._y)
-        return super().backward_with_bias_grad(dy)
-
-    def backward_over(self, dy):
-        if self.max_value is None and _writable(dy, self._y.dtype):
-            return elementwise.relu_backward(dy, self._y, out=dy)
-        return self.backward(dy)
-
-    def backward_with_bias_grad_over(self, dy):
-        if self.max_value is None and _writable(dy, self._y.dtype):
-            return elementwise.relu_backward_bias_grad(dy, self._y, out=dy)
-        return self.backward_with_bias_grad(dy)
+        passes = self._x > 0
+        if self.max_value is not None:
+            passes &= self._x < self.max_value
+        return np.where(passes, dy, dy.dtype.type(0))
 
 
 class LeakyReLU(ActivationFn):
-    """x for x > 0, ``negative_slope * x`` otherwise (Keras default slope: 0.3)."""
+    """x for x > 0, ``negative_slope * x`` otherwise (Keras's layer default: 0.3).
+
+    backward: dx = dy where x > 0, else negative_slope * dy.
+    """
 
     name = "leaky_relu"
-    in_place = True
 
     def __init__(self, negative_slope: float = 0.3) -> None:
         self.negative_slope = negative_slope
 
     def forward(self, x):
-        # y = x where x > 0, else slope * x; one fused pass (kernels/elementwise.py).
-        self._y = elementwise.leaky_relu_forward(x, self.negative_slope)
-        return self._y
-
-    def forward_with_bias(self, z, bias):
-        self._y = elementwise.bias_leaky_relu_forward(z, bias, self.negative_slope)
-        return self._y
-
-    def forward_over(self, x):
-        if not _writable(x, x.dtype):
-            return self.forward(x)
-        self._y = elementwise.leaky_relu_forward(x, self.negative_slope, out=x)
-        return self._y
+        self._x = x
+        slope = x.dtype.type(self.negative_slope)
+        return np.where(x > 0, x, slope * x)
 
     def backward(self, dy):
-        # dx = dy where x > 0 (equivalently y > 0), else slope * dy.
-        return elementwise.leaky_relu_backward(dy, self._y, self.negative_slope)
-
-    def backward_with_bias_grad(self, dy):
-        return elementwise.leaky_relu_backward_bias_grad(dy, self._y, self.negative_slope)
-
-    def backward_over(self, dy):
-        if not _writable(dy, self._y.dtype):
-            return self.backward(dy)
-        return elementwise.leaky_relu_backward(dy, self._y, self.negative_slope, out=dy)
-
-    def backward_with_bias_grad_over(self, dy):
-        if not _writable(dy, self._y.dtype):
-            return self.backward_with_bias_grad(dy)
-        return elementwise.leaky_relu_backward_bias_grad(dy, self._y, self.negative_slope, out=dy)
+        slope = dy.dtype.type(self.negative_slope)
+        return np.where(self._x > 0, dy, slope * dy)
 
     def get_config(self):
         return {"name": self.name, "negative_slope": self.negative_slope}
@@ -242,18 +162,6 @@ class Softmax(ActivationFn):
     def backward(self, dy):
         y = self._y
         return y * (dy - (dy * y).sum(axis=self.axis, keepdims=True))
-
-
-def gradient_before(fn: ActivationFn, dy: np.ndarray, with_bias: bool,
-                    over: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
-    """``(dz, dbias)`` for a layer that ends in ``fn``: dz = dL/d(pre-activation), and
-    dbias = dz summed over every axis but the last (None without a bias).
-
-    ``over``: dz may be written over dy (see ``Layer.backward_over``).
-    """
-    if not with_bias:
-        return (fn.backward_over(dy) if over else fn.backward(dy)), None
-    return fn.backward_with_bias_grad_over(dy) if over else fn.backward_with_bias_grad(dy)
 
 
 _REGISTRY = {

@@ -38,7 +38,6 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import ConfigError
-from .kernels import adam
 from .layers.base import Parameter
 
 
@@ -148,12 +147,18 @@ class Adam(Optimizer):
 
     def update(self, w, g, state):
         f = w.dtype.type
+        b1, b2 = f(self.beta_1), f(self.beta_2)
+        alpha = self.step_size(f)
+        m, v = state["m"], state["v"]
+        m += (g - m) * (1 - b1)
+        v += (g * g - v) * (1 - b2)
+        w -= m * alpha / (np.sqrt(v) + f(self.epsilon))
+
+    def step_size(self, f) -> np.floating:
+        """alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t) for the coming step t, in dtype ``f``."""
         t = self.iterations + 1
         b1, b2 = f(self.beta_1), f(self.beta_2)
-        alpha = f(self.learning_rate) * np.sqrt(1 - b2 ** f(t)) / (1 - b1 ** f(t))
-        # m += (g - m)(1 - b1);  v += (g^2 - v)(1 - b2);  w -= alpha m / (sqrt(v) + eps),
-        # in one jitted pass (see minicnn/kernels/adam.py, beside its NumPy reference)
-        adam.adam_step(w, g, state["m"], state["v"], alpha, 1 - b1, 1 - b2, f(self.epsilon))
+        return f(self.learning_rate) * np.sqrt(1 - b2 ** f(t)) / (1 - b1 ** f(t))
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,

@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minicnn.kernels import IMPLEMENTATIONS, batchnorm, conv_im2col, elementwise, window_geometry
+from minicnn.fast import batchnorm, elementwise, first_layer
+from minicnn.kernels import IMPLEMENTATIONS, conv_im2col, window_geometry
 
 TOL = dict(rtol=1e-5, atol=1e-5)
 
@@ -150,7 +151,7 @@ def test_seed_cifar_model_trains_the_same_on_every_backend(backend, rng):
 @given(shape=st.lists(st.integers(1, 9), min_size=2, max_size=4), dtype=st.sampled_from([np.float32, np.float64]),
        seed=st.integers(0, 2**16))
 def test_channel_sums_is_the_sum_over_every_axis_but_the_last(shape, dtype, seed):
-    from minicnn.kernels.elementwise import channel_sums
+    from minicnn.fast.elementwise import channel_sums
     a = np.random.default_rng(seed).standard_normal(shape).astype(dtype)
     sums = channel_sums(a)
     assert sums.shape == (shape[-1],) and sums.dtype == dtype
@@ -163,7 +164,7 @@ def test_channel_sums_is_the_sum_over_every_axis_but_the_last(shape, dtype, seed
 @given(shape=st.lists(st.integers(1, 6), min_size=1, max_size=4), dtype=st.sampled_from([np.float32, np.float64]),
        step=st.integers(1, 1000), seed=st.integers(0, 2**16))
 def test_adam_kernel_matches_reference(shape, dtype, step, seed):
-    from minicnn.kernels import adam
+    from minicnn.fast import adam
     rng = np.random.default_rng(seed)
     w, g, m = (rng.standard_normal(shape).astype(dtype) for _ in range(3))
     v = rng.random(shape).astype(dtype)
@@ -179,7 +180,7 @@ def test_adam_kernel_matches_reference(shape, dtype, step, seed):
 
 
 def test_adam_kernel_updates_a_strided_view_in_place():
-    from minicnn.kernels import adam
+    from minicnn.fast import adam
     base = np.ones((4, 6), np.float32)
     w = base[:, ::2]                       # not contiguous: the kernel must still write into base
     g = np.full(w.shape, 0.5, np.float32)
@@ -216,21 +217,24 @@ def test_bias_activation_kernels_match_reference(shape, slope, dtype, seed, stri
         assert not np.signbit(y[y == 0]).any()        # ReLU gives 0, never -0.0
 
 
-def test_conv_layer_output_is_bias_then_activation(rng):
-    """The layer's fused path gives what the unfused formulas give; z is kept unless y was written over it."""
+def test_conv_step_output_is_bias_then_activation(rng):
+    """The fused step gives what the plain layer gives; it keeps z unless y was written over it."""
     import minicnn
+    from minicnn.fast.steps import ConvStep
     for act in ("relu", "leaky_relu", "linear", "tanh", "softmax"):
         layer = minicnn.layers.Conv2D(4, 3, padding="same", activation=act)
         layer.build((6, 6, 2), rng)
         layer.bias.value[...] = rng.standard_normal(4)   # not the zeros it starts with
         x = rng.standard_normal((2, 6, 6, 2)).astype(np.float32)
-        y = layer.forward(x)
+        step = ConvStep(layer)
+        y = step.forward(x, training=True)
+        np.testing.assert_array_equal(y, layer.forward(x))
         z = IMPLEMENTATIONS["reference"].conv2d_forward(x, layer.kernel.value, 1, 1, 1, 1, 6, 6) + layer.bias.value
         np.testing.assert_allclose(y, minicnn.activations.get(act, "test").forward(z), **TOL)
         if act in ("relu", "leaky_relu"):
-            assert layer.preactivation is None        # y was written over z
+            assert step.preactivation is None         # y was written over z
         else:
-            np.testing.assert_allclose(layer.preactivation, z, **TOL)
+            np.testing.assert_array_equal(step.preactivation, layer.preactivation)
 
 
 @given(shape=st.lists(st.integers(1, 7), min_size=1, max_size=4), dtype=st.sampled_from([np.float32, np.float64]),
@@ -350,8 +354,8 @@ def test_activation_kernels_write_over_their_argument(slope, rng):
 
 @given(case=st.integers(0, 2**16))
 def test_first_layer_keeps_its_cols_with_the_same_bits(case):
-    """conv2d_forward_keeping_cols / conv2d_backward_kernel_from_cols: the same
-    products over the same groups as the unrolling-twice pair, bit for bit."""
+    """first_layer.forward_keeping_cols / kernel_gradient_from_cols: the same
+    products over the same groups as im2col's unrolling-twice pair, bit for bit."""
     rng = np.random.default_rng(case)
     n, h, w = rng.integers(1, 6), rng.integers(2, 9), rng.integers(2, 9)
     c, o = rng.integers(1, 4), rng.integers(1, 40)
@@ -361,31 +365,33 @@ def test_first_layer_keeps_its_cols_with_the_same_bits(case):
     k = rng.standard_normal((kh, kw, c, o)).astype(np.float32)
     dy = rng.standard_normal((n, geo.out_h, geo.out_w, o)).astype(np.float32)
     args = (sh, sw, geo.pad_top, geo.pad_left)
-    window = (kh, kw, *args, geo.out_h, geo.out_w)
-    keeps = conv_im2col.conv2d_keeps_cols(x.shape, *window)
+    keeps = first_layer.keeps_cols(x.shape, (kh, kw), (sh, sw), geo, 4)
     assert keeps == (not (kh == kw == sh == sw == 1))
     if not keeps:
         return   # 1x1, stride 1: cols is a view of x, and its kernel gradient is one product
-    y, cols = conv_im2col.conv2d_forward_keeping_cols(x, k, *args, geo.out_h, geo.out_w)
+    y, cols = first_layer.forward_keeping_cols(x, k, (sh, sw), geo)
     np.testing.assert_array_equal(y, conv_im2col.conv2d_forward(x, k, *args, geo.out_h, geo.out_w))
     if cols.shape[1] > 0:
         expected = np.empty_like(cols)
-        conv_im2col.im2col(x, expected, *window)
+        conv_im2col.im2col(x, expected, kh, kw, *args, geo.out_h, geo.out_w)
         np.testing.assert_array_equal(cols, expected)
-    np.testing.assert_array_equal(conv_im2col.conv2d_backward_kernel_from_cols(cols, dy, kh, kw, c),
+    np.testing.assert_array_equal(first_layer.kernel_gradient_from_cols(cols, dy, k.shape),
                                   conv_im2col.conv2d_backward_kernel(x, dy, kh, kw, *args))
 
 
 def test_which_convolutions_keep_their_cols():
-    keeps = conv_im2col.conv2d_keeps_cols
-    assert keeps((32, 32, 32, 3), 3, 3, 1, 1, 1, 1, 32, 32)          # CIFAR-10 CNN's first layer: 3.5 MB
-    assert keeps((32, 28, 28, 1), 2, 2, 1, 1, 0, 0, 27, 27)          # MNIST CNN's
-    assert not keeps((32, 16, 16, 32), 3, 3, 1, 1, 1, 1, 16, 16)     # 32 channels: unrolled again
-    assert not keeps((128, 32, 32, 3), 3, 3, 1, 1, 1, 1, 32, 32)     # 14 MB: over the budget
-    assert not keeps((32, 32, 32, 3), 1, 1, 1, 1, 0, 0, 32, 32)      # 1x1: cols is a view of x
+    def keeps(x_shape, kernel, pad, out):
+        geo = window_geometry(x_shape[1], x_shape[2], kernel, (1, 1), "same" if pad else "valid")
+        assert (geo.pad_top, geo.out_h) == (pad, out)
+        return first_layer.keeps_cols(x_shape, kernel, (1, 1), geo, 4)
+    assert keeps((32, 32, 32, 3), (3, 3), 1, 32)          # CIFAR-10 CNN's first layer: 3.5 MB
+    assert keeps((32, 28, 28, 1), (2, 2), 0, 27)          # a 2x2 window on MNIST
+    assert not keeps((32, 16, 16, 32), (3, 3), 1, 16)     # 32 channels: unrolled again
+    assert not keeps((128, 32, 32, 3), (3, 3), 1, 32)     # 14 MB: over the budget
+    assert not keeps((32, 32, 32, 3), (1, 1), 0, 32)      # 1x1: cols is a view of x
 
 
-def test_conv2d_layer_keeps_cols_only_between_its_training_passes(rng, monkeypatch):
+def test_a_first_conv_step_keeps_cols_only_between_its_training_passes(rng, monkeypatch):
     import minicnn
     from minicnn import layers
 
@@ -397,15 +403,13 @@ def test_conv2d_layer_keeps_cols_only_between_its_training_passes(rng, monkeypat
         return model
     model, twin = build(), build()
     x, y = rng.standard_normal((4, 8, 8, 3)).astype(np.float32), np.array([0, 1, 1, 0])
-    c1, c2 = model.get_layer("c1"), model.get_layer("c2")
-    model.forward(x, training=True)
-    assert c1._cols is not None and c1._cols.shape == (4 * 64, 27) and c2._cols is None
-    model.forward(x)
-    assert c1._cols is None                                           # inference keeps nothing
+    plan = model._training_plan()
+    c1, c2 = plan.steps[0], plan.steps[1]
+    plan.forward(x)
+    assert c1.cols is not None and c1.cols.shape == (4 * 64, 27) and c2.cols is None
     model.train_on_batch(x, y)
-    assert c1._cols is None                                           # dropped by the backward
-    from minicnn.kernels import IMPLEMENTATIONS
-    monkeypatch.setattr(IMPLEMENTATIONS["im2col"], "conv2d_keeps_cols", lambda *args: False)
+    assert c1.cols is None                                            # dropped by the backward
+    monkeypatch.setattr(first_layer, "keeps_cols", lambda *args: False)
     twin.train_on_batch(x, y)
     for a, b in zip(model.get_weights(), twin.get_weights()):
         np.testing.assert_array_equal(a, b)

@@ -1,4 +1,4 @@
-"""predict folds BatchNormalization into the Conv2D/Dense before it: same results, fewer passes."""
+"""predict folds BatchNormalization into the Conv2D/Dense before it (minicnn/fast/folding.py): same results, fewer passes."""
 
 from __future__ import annotations
 
@@ -7,18 +7,20 @@ import pytest
 
 import minicnn
 from minicnn import layers, zoo
-from minicnn.model import inference
+from minicnn.fast import PredictPlan
 
 TOL = dict(rtol=1e-5, atol=1e-6)
 ALL = 10**9   # so many images that every foldable pair pays for its folding
 
 
+def _plan(model, images: int = ALL) -> PredictPlan:
+    return PredictPlan(model._layers, model._sources(), model._output_indices(), images)
+
+
 def _folded(model, x):
-    """The model's output through the plan with every foldable pair folded."""
-    if isinstance(model, minicnn.Sequential):
-        return inference.run(inference.folded_plan(model.layers, ALL), x)
-    plan = inference.folded_graph_plan(model._layers, [t.layer for t in model.outputs], ALL)
-    return inference.run_graph(plan, id(model.input_layer), x, [id(t.layer) for t in model.outputs])
+    """The model's output(s) through the plan with every foldable pair folded."""
+    outputs, _ = _plan(model).run(x)
+    return outputs[0] if isinstance(model, minicnn.Sequential) else outputs
 
 
 def _with_statistics(model, rng):
@@ -39,7 +41,7 @@ def test_seed_cifar_model_predicts_the_same_folded(rng):
     model = _with_statistics(zoo.cifar10_cnn(seed=0), rng)
     x = rng.random((5, 32, 32, 3)).astype(np.float32)
     # 4 x (conv, bn, leaky) and (dense, bn, leaky) folded; flatten, dropout, dense2, softmax as they are
-    assert len(inference.folded_plan(model.layers, ALL)) == 9
+    assert len(_plan(model, ALL)) == 9
     np.testing.assert_allclose(_folded(model, x), model.forward(x)[-1], **TOL)
     np.testing.assert_allclose(model.predict(x, batch_size=2, verbose=0), model.forward(x)[-1], **TOL)
 
@@ -51,9 +53,9 @@ def test_a_pair_is_folded_only_when_that_pays():
     conv4, bn4 = model.get_layer("conv4"), model.get_layer("bn4")
     assert conv4.kernel.value.size == 36864 and np.prod(bn4.output_shape) == 4096
     # an unfolded (layer, BatchNorm, activation) triple is 3 steps instead of 1
-    assert len(inference.folded_plan(model.layers, 9)) == 9 + 2 + 2   # conv4 and dense1 unfolded
-    assert len(inference.folded_plan(model.layers, 10)) == 9 + 2      # conv4 folds at 10 images
-    assert len(inference.folded_plan(model.layers, 4097)) == 9        # dense1 (4096x128) too
+    assert len(_plan(model, 9)) == 9 + 2 + 2   # conv4 and dense1 unfolded
+    assert len(_plan(model, 10)) == 9 + 2      # conv4 folds at 10 images
+    assert len(_plan(model, 4097)) == 9        # dense1 (4096x128) too
 
 
 @pytest.mark.parametrize("after", [None, "relu", "leaky", "relu6", "tanh"])
@@ -73,7 +75,7 @@ def test_every_foldable_pair_gives_the_layer_by_layer_result(first, after, rng):
     model = _with_statistics(minicnn.Sequential(stack, seed=1), rng)
     x = rng.normal(0, 2, (3,) + x_shape).astype(np.float32)
     fused = after in ("relu", "leaky")        # the activations with a one-pass bias kernel
-    assert len(inference.folded_plan(model.layers, ALL)) == (1 if fused or after is None else 2)
+    assert len(_plan(model, ALL)) == (1 if fused or after is None else 2)
     np.testing.assert_allclose(_folded(model, x), model.forward(x)[-1], **TOL)
     np.testing.assert_allclose(model.predict(x, verbose=0), model.forward(x)[-1], **TOL)
 
@@ -90,7 +92,7 @@ def test_layers_that_cannot_fold_run_as_themselves(rng):
         layers.BatchNormalization(),
     ], seed=2)
     _with_statistics(model, rng)
-    assert len(inference.folded_plan(model.layers, ALL)) == 6
+    assert len(_plan(model, ALL)) == 6
     x = rng.random((2, 8, 8, 2)).astype(np.float32)
     np.testing.assert_allclose(_folded(model, x), model.forward(x)[-1], **TOL)
 
@@ -100,7 +102,7 @@ def test_a_forward_hook_keeps_its_layer_unfolded(rng):
     seen = []
     model.get_layer("bn2").register_forward_hook(lambda layer, x, y: seen.append(y.shape))
     x = rng.random((3, 32, 32, 3)).astype(np.float32)
-    assert len(inference.folded_plan(model.layers, ALL)) == 11   # conv2, bn2, leaky_relu2 run as themselves
+    assert len(_plan(model, ALL)) == 11   # conv2, bn2, leaky_relu2 run as themselves
     np.testing.assert_allclose(_folded(model, x), model.forward(x)[-1], **TOL)
     assert seen == [(3, 16, 16, 32)] * 2                     # the hook saw the plan and forward
 
@@ -131,7 +133,7 @@ def test_functional_model_folds_only_what_nothing_else_reads(rng):
     c_bn = layers.BatchNormalization(name="c_bn")(c)             # c is an output too: not folded
     model = minicnn.Model(inputs, [c_bn, c])
     _with_statistics(model, rng)
-    plan = inference.folded_graph_plan(model._layers, [t.layer for t in model.outputs], ALL)
+    plan = _plan(model)
     assert len(plan) == len(model._layers) - 2
     x = rng.random((2, 8, 8, 3)).astype(np.float32)
     outputs = model.forward(x)
@@ -145,7 +147,7 @@ def test_functional_model_folds_only_what_nothing_else_reads(rng):
 def test_mobilenet_v2_predicts_the_same_folded(rng):
     from minicnn.applications import MobileNetV2
     model = _with_statistics(MobileNetV2(input_shape=(48, 48, 3), alpha=0.35, weights=None), rng)
-    plan = inference.folded_graph_plan(model._layers, [t.layer for t in model.outputs], ALL)
+    plan = _plan(model)
     assert len(model._layers) - len(plan) == 52              # every BatchNormalization folded
     x = rng.uniform(-1, 1, (2, 48, 48, 3)).astype(np.float32)
     np.testing.assert_allclose(_folded(model, x)[0], model.forward(x)[-1], **TOL)
@@ -157,7 +159,7 @@ def test_evaluate_takes_the_folded_path_and_gives_the_layer_by_layer_loss(rng):
     model.compile("sparse_categorical_crossentropy", minicnn.optimizers.Adam(), metrics=["accuracy"])
     x = rng.random((40, 32, 32, 3)).astype(np.float32)   # 40 images: every conv pair folds
     y = rng.integers(0, 10, 40)
-    assert len(inference.folded_plan(model.layers, len(x))) < len(model.layers)
+    assert len(_plan(model, len(x))) < len(model.layers)
     loss, accuracy = model.evaluate(x, y, batch_size=16, verbose=0)
     probs = model.forward(x)[-1]
     want = -np.mean(np.log(np.clip(probs[np.arange(40), y], 1e-7, 1.0)))

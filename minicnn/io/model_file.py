@@ -37,6 +37,9 @@ import numpy as np
 from .. import layers as layer_module
 from .. import losses, optimizers
 from ..errors import MiniCNNError, ModelFileError
+from ..model.base import BaseModel
+from ..model.functional import Model
+from ..model.sequential import Sequential
 from .atomic import atomic_write
 
 FORMAT = "minicnn-model"
@@ -141,7 +144,6 @@ def _read_config(path: Path, arrays: dict[str, np.ndarray]) -> dict:
 
 def _build_graph(path: Path, config: dict):
     """Rebuild a functional Model: make each layer, call it on the tensors it read."""
-    from ..model.functional import Model
     tensors = {}  # layer name -> its output tensor
     for entry in config["layers"]:
         cls = _LAYER_CLASSES.get(entry["class_name"])
@@ -166,7 +168,6 @@ def _build_graph(path: Path, config: dict):
 
 
 def _build(path: Path, config: dict):
-    from ..model.sequential import Sequential
     try:
         if config.get("version") == FUNCTIONAL_VERSION:
             return _build_graph(path, config)
@@ -292,3 +293,9 @@ def load_model(path: str | os.PathLike, compile: bool = True):
     if compile and "compile" in arrays:
         _compile(path, model, arrays["compile"], [arrays[k] for k in opt_keys])
     return model
+
+
+# ``model.save(path)`` writes through this module: the model package never
+# imports io (the dependencies run one way, io -> model), so io hands the
+# models its writer here, when minicnn is imported.
+BaseModel.file_writer = staticmethod(save_model)

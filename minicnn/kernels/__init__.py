@@ -18,11 +18,6 @@ is the default. Depthwise convolution has a reference and a Numba version
 there is no matrix multiply to hand to BLAS, so ``im2col`` uses the Numba one.
 Layers never import an implementation directly: they call :func:`active`,
 which follows ``minicnn.set_backend``.
-
-``im2col`` has three more functions, which only it needs: a training
-Conv2D with few input channels keeps the forward's unrolled matrix for its
-kernel gradient (``conv2d_keeps_cols``, ``conv2d_forward_keeping_cols``,
-``conv2d_backward_kernel_from_cols``; why, in ``conv_im2col``).
 """
 
 from __future__ import annotations
@@ -39,13 +34,12 @@ _FUNCTIONS = (
     "depthwise_conv2d_forward", "depthwise_conv2d_backward_input", "depthwise_conv2d_backward_kernel",
     "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",
 )
-_OPTIONAL = ("conv2d_keeps_cols", "conv2d_forward_keeping_cols", "conv2d_backward_kernel_from_cols")
 
 
 def _collect(*modules) -> SimpleNamespace:
     table = {}
     for module in modules:
-        for name in _FUNCTIONS + _OPTIONAL:
+        for name in _FUNCTIONS:
             if hasattr(module, name):
                 table[name] = getattr(module, name)
     return SimpleNamespace(**table)

@@ -25,13 +25,10 @@ taken a group of images at a time (see "batching" below): the same products,
 cut into blocks of rows, so that cols stays in the cache.
 
 The kernel gradient unrolls x again rather than keep the forward's cols
-until the backward pass: cols is KH*KW times the size of x (14.8 MB per
-step on the seed MNIST CNN), and holding it between the passes pushed
-everything else out of the caches. Measured in one process, alternating
-blocks of training steps, unrolling twice was faster: MNIST CNN 18.1 ->
-17.6 ms, CIFAR-10 CNN 26.7 -> 26.1 ms per step (batch 32). A first layer
-(one to three channels) is the exception: see "a first layer keeps its
-cols" below.
+until the backward pass: cols is KH*KW times the size of x, and holding it
+between the passes pushes everything else out of the caches. (The fast
+training step keeps a first layer's small cols: ``minicnn/fast/first_layer.py``.)
+Measurements behind these choices: ``docs/speed.md``.
 """
 
 from __future__ import annotations
@@ -40,7 +37,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
+@njit(cache=True)  # serial on purpose: see docs/speed.md
 def im2col(x, cols, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w):
     """Fill cols (N*OH*OW, KH*KW*C) from the windows of x (N, H, W, C), zeros over the padding.
 
@@ -68,16 +65,14 @@ def im2col(x, cols, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w)
                             cols[row, base + c] = x[n, h, w, c]
 
 
-@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
+@njit(cache=True)  # serial on purpose: see docs/speed.md
 def _im2col_few_channels(x, cols, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w):
     """im2col with the output column j innermost: the same entries, another order.
 
     Above, the innermost loop copies the C channels of one tap; with one to
     three channels (a network's first layer) that loop is too short to pay for
     its own setup. Here each cols column (one tap p, q and channel c) is
-    filled along a row of windows at a time. Measured, batch 32: 28x28x1 with
-    a 2x2 window 0.29 -> 0.09 ms, 32x32x3 with 3x3 0.89 -> 0.65 ms; with 4
-    channels the order above is already faster (0.22 vs 0.26 ms).
+    filled along a row of windows at a time.
     """
     n_batch, in_h, in_w, in_c = x.shape
     for ni in range(n_batch * out_h):
@@ -97,7 +92,7 @@ def _im2col_few_channels(x, cols, kh, kw, stride_h, stride_w, pad_top, pad_left,
                             cols[first_row + j, col] = 0.0
 
 
-@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
+@njit(cache=True)  # serial on purpose: see docs/speed.md
 def col2im(cols, dx, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w):
     """The reverse of im2col: add every cols entry back onto its pixel of dx (N, H, W, C).
 
@@ -123,23 +118,14 @@ def col2im(cols, dx, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w
 
 
 # ---------------------------------------------------------------- batching
-# The cols matrix is KH*KW*C times larger than x: 38 MB for 128 CIFAR
-# images at the 3x3x32 layer. Built whole, it falls out of the caches
-# between im2col writing it and the matrix multiply reading it, and at
-# that size every call maps fresh pages from the OS. So the batch is cut
-# into groups of images whose cols fit in a budget, and each group is
-# unrolled and multiplied in turn (measured on this project's 2-core
-# machine, batch 128, 16x16x32 -> 64: 30 ms whole, 8.5 ms in groups).
-# The groups depend only on the shapes, so every pass of the same batch
-# cuts it the same way.
-#
-# Two budgets, measured with cold caches and in whole training steps: the
-# forward does best with groups of about 3 MB (batch 128, 16x16x32 -> 64:
-# 12.7 ms with 6 MB groups, 8.8 ms with 3 MB; CIFAR predict 3385 -> 3603
-# images/s, training unchanged), and the input gradient, indifferent (3 or
-# 8 MB: within 1% on both seed models), shares its budget; the kernel
-# gradient sums over the rows of cols and wants them long (6 MB for both
-# passes: MNIST step 16.9 ms; 3 MB for both: 17.4 ms).
+# The cols matrix is KH*KW*C times larger than x. Built whole for a large
+# batch, it falls out of the caches between im2col writing it and the matrix
+# multiply reading it, and every call maps fresh pages from the OS. So the
+# batch is cut into groups of images whose cols fit in a budget, and each
+# group is unrolled and multiplied in turn. The groups depend only on the
+# shapes, so every pass of the same batch cuts it the same way. The forward
+# and the input gradient use groups of about 3 MB; the kernel gradient sums
+# over the rows of cols and wants them longer (6 MB).
 _CHUNK_BYTES = 3 * 2**20
 _KGRAD_BYTES = 6 * 2**20
 
@@ -221,11 +207,9 @@ def _per_image_products(cols, rows, n_images):
     A network's first layer unrolls few values per window (3x3x3 = 27 for
     RGB, 2x2x1 = 4 for MNIST), so its kernel gradient is one product with a
     tiny result and a very long inner dimension, (27, 32768) @ (32768, 32)
-    at batch 32. BLAS ran that at a third of its usual speed; cut into one
-    product per image, summed, it was much faster (measured, batch 32, with
-    the unrolling: CIFAR-10 CNN's first layer 2.05 -> 1.23 ms, MNIST CNN's
-    0.31 -> 0.15 ms). With wide cols it is the other way round (the 3x3x32
-    layers: 1.1 -> 1.3 ms), hence only here::
+    at batch 32, which BLAS runs far below its usual speed; cut into one
+    product per image and summed, it runs faster. With wide cols it is the
+    other way round, hence only here::
 
         cols (n*P, W) -> (n, P, W) -> transposed per image (n, W, P)
         rows (n*P, O) -> (n, P, O)
@@ -260,52 +244,3 @@ def _kernel_product(cols, rows, n_images):
     if cols.shape[1] < rows.shape[1]:
         return _per_image_products(cols, rows, n_images)
     return cols.T @ rows
-
-
-# ---------------------------------------------------------------- a first layer keeps its cols
-# The kernel gradient above unrolls x again rather than keep the forward's
-# cols (see the top of this module). For a network's first layer, one to
-# three channels, the trade goes the other way: its im2col is the slowest
-# per byte written (each tap copies one to three values; 0.65 ms for the
-# CIFAR-10 CNN's 3.5 MB at batch 32, where a 32-channel layer writes 3 MB
-# in 0.08 ms), and its cols is small. So in training the Conv2D layer asks
-# for the whole cols with the forward and hands it to the kernel gradient.
-# Measured in one process alternating blocks of training steps: CIFAR-10
-# CNN 23.5 -> 22.9 and 23.7 -> 23.0 ms, MNIST CNN 16.5 -> 16.3 and 16.2 ->
-# 16.1 ms; the same results to the bit (the same groups, the same products).
-def conv2d_keeps_cols(x_shape, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w,
-                      itemsize: int = 4) -> bool:
-    """Is it worth keeping this convolution's cols for the kernel gradient?
-
-    When x has fewer than 4 channels and the whole cols fits the kernel
-    gradient's budget (which then unrolls the batch in one group anyway).
-    """
-    n_batch, _, _, in_c = x_shape
-    if in_c >= 4 or _pointwise(kh, kw, stride_h, stride_w, pad_top, pad_left):
-        return False
-    return n_batch * out_h * out_w * kh * kw * in_c * itemsize <= _KGRAD_BYTES
-
-
-def conv2d_forward_keeping_cols(x, kernel, stride_h, stride_w, pad_top, pad_left, out_h, out_w):
-    """conv2d_forward, and the whole cols (N*OH*OW, KH*KW*C) -> (y, cols).
-
-    The products are taken over the same groups of rows as conv2d_forward's.
-    """
-    kh, kw, in_c, out_c = kernel.shape
-    n_batch, pixels = x.shape[0], out_h * out_w
-    cols = np.empty((n_batch * pixels, kh * kw * in_c), dtype=x.dtype)
-    weights = kernel.reshape(kh * kw * in_c, out_c)
-    y = np.empty((n_batch * pixels, out_c), dtype=np.result_type(x.dtype, kernel.dtype))
-    for images in _groups(n_batch, pixels * cols.shape[1] * x.itemsize):
-        # each group unrolled into its own rows of cols and multiplied while still in cache
-        block = slice(images.start * pixels, images.stop * pixels)
-        im2col(x[images], cols[block], kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w)
-        np.matmul(cols[block], weights, out=y[block])
-    return y.reshape(n_batch, out_h, out_w, out_c), cols
-
-
-def conv2d_backward_kernel_from_cols(cols, dy, kh, kw, in_c):
-    """conv2d_backward_kernel from the forward's cols. dy: (N, OH, OW, O) -> (KH, KW, C, O)."""
-    out_c = dy.shape[3]
-    part = _kernel_product(cols, dy.reshape(-1, out_c), dy.shape[0])
-    return np.ascontiguousarray(part).reshape(kh, kw, in_c, out_c)

@@ -26,19 +26,6 @@ class _ActivationLayer(Layer):
     def backward(self, dy):
         return self.fn.backward(dy)
 
-    # In a training step of a Sequential model, a ReLU or LeakyReLU layer right
-    # after a BatchNormalization writes y over its input, and every ReLU or
-    # LeakyReLU layer writes dx over its incoming gradient: see
-    # Sequential._step_forward and Layer.backward_over.
-    def forward_over(self, x: np.ndarray) -> np.ndarray:
-        """``forward(x, training=True)``, writing y over x if the function can (``fn.in_place``)."""
-        self.preactivation = None   # x is about to become y
-        return self.fn.forward_over(x)
-
-    def backward_over(self, dy: np.ndarray) -> np.ndarray:
-        """``backward(dy)``, writing dx over dy if the function can."""
-        return self.fn.backward_over(dy)
-
     def backward_preactivation(self, dz: np.ndarray) -> np.ndarray:
         """The gradient before the activation is already dL/dx."""
         return dz

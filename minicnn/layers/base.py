@@ -71,10 +71,6 @@ class Layer:
 
     #: Rank of the input including the batch axis, or None for "any rank >= 2".
     input_ndim: int | None = None
-    #: Set to False by the model while training when this layer's dL/dx would
-    #: flow only into the model's input, which nobody reads; layers with a
-    #: costly input gradient (Conv2D, Dense) then skip it and return None.
-    needs_input_grad: bool = True
     #: True for layers that take a list of tensors (``Add``, ``Concatenate``).
     multi_input: bool = False
 
@@ -168,21 +164,11 @@ class Layer:
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """dL/d(input) from dy = dL/d(output); fills each Parameter.grad.
 
-        Returns a new array or a view of dy, never an array the layer keeps:
-        ``backward_over`` relies on it.
+        Returns a new array or a view of dy, never an array the layer keeps
+        (the fast training step, ``minicnn.fast``, relies on it when it lets
+        a layer write over the gradient it is handed).
         """
         raise NotImplementedError
-
-    def backward_over(self, dy: np.ndarray) -> np.ndarray:
-        """``backward(dy)``, free to write its intermediate results over dy.
-
-        A training step of a Sequential model calls this instead of
-        ``backward``: there, the gradient a layer is handed is an array the
-        layer after it has just made and that nothing else reads. Layers
-        ending in ReLU or LeakyReLU write dz over it (one array fewer per
-        layer); by default this is ``backward``.
-        """
-        return self.backward(dy)
 
     def register_forward_hook(self, fn: Callable[["Layer", np.ndarray, np.ndarray], Any]) -> HookHandle:
         """Call ``fn(layer, input, output)`` after every forward (as in PyTorch).

@@ -34,6 +34,9 @@ The last line is what remains after differentiating through mu and var too:
 every x moves the batch statistics, so each dx also depends on all the other
 dy of its channel. In inference mu and var are constants and
 ``dx = gamma / s * dy``.
+
+The fast training step (``minicnn/fast/batchnorm.py``) computes the same
+formulas in two passes over memory instead of NumPy's many temporaries.
 """
 
 from __future__ import annotations
@@ -41,7 +44,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError, ShapeError
-from ..kernels import batchnorm
 from .base import Layer
 
 
@@ -69,54 +71,37 @@ class BatchNormalization(Layer):
 
     def forward(self, x, training=False):
         self._training = training
+        axes = tuple(range(x.ndim - 1))          # every axis but the channels
+        dtype = x.dtype
         if training:
-            # The formulas above on the (M, C) view of x, one column per channel,
-            # in the jitted kernels of minicnn/kernels/batchnorm.py.
-            # x_hat is not kept for the backward: it is rebuilt there from x (kept
-            # by the layer before as its output anyway) and the batch mean.
-            x2d = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
-            y, mu, var, self._inv_std = batchnorm.forward(
-                x2d, self.gamma.value, self.beta.value, self.epsilon)
-            self._x2d, self._mean = x2d, mu
-            m = self.momentum
-            self.moving_mean.value[...] = m * self.moving_mean.value + (1 - m) * mu
-            self.moving_variance.value[...] = m * self.moving_variance.value + (1 - m) * var
-            return y.reshape(x.shape)
-        mu, var = self.moving_mean.value, self.moving_variance.value
-        self._inv_std = (1.0 / (var + self.epsilon) ** 0.5).astype(x.dtype)  # 1 / s, one per channel
-        self._x = x   # a backward (trace, saliency) rebuilds x_hat from it; predict never needs it
-        y = batchnorm.normalize(np.ascontiguousarray(x).reshape(-1, x.shape[-1]),
-                                mu, self._inv_std, self.gamma.value, self.beta.value)
-        return y.reshape(x.shape)
+            # float64 sums: the mean of 32k float32 values stays exact to float32 precision
+            mean = x.mean(axis=axes, dtype=np.float64)
+            var = ((x - mean) ** 2).mean(axis=axes)            # biased, as Keras
+            self.update_moving_statistics(mean.astype(dtype), var.astype(dtype))
+        else:
+            mean, var = self.moving_mean.value, self.moving_variance.value
+        self._mean = mean.astype(dtype)
+        self._inv_std = (1.0 / np.sqrt(var + self.epsilon)).astype(dtype)    # 1 / s
+        self._x_hat = (x - self._mean) * self._inv_std
+        return self.gamma.value * self._x_hat + self.beta.value
 
-    def rebuild_output(self) -> np.ndarray:
-        """The last training forward's y again, from what it kept (x, mean, 1/s).
-
-        For ``nonfinite.diagnose``: in a training step the activation after this
-        layer may have written over y (see ``Sequential._step_forward``).
-        """
-        y = batchnorm.normalize(self._x2d, self._mean, self._inv_std, self.gamma.value, self.beta.value)
-        return y.reshape((-1,) + tuple(self.output_shape))
+    def update_moving_statistics(self, mean: np.ndarray, var: np.ndarray) -> None:
+        """moving <- momentum * moving + (1 - momentum) * batch statistic."""
+        m = self.momentum
+        self.moving_mean.value[...] = m * self.moving_mean.value + (1 - m) * mean
+        self.moving_variance.value[...] = m * self.moving_variance.value + (1 - m) * var
 
     def backward(self, dy):
-        return self._backward(dy, over=False)
-
-    def backward_over(self, dy):
-        """``backward``, with dx written over dy (see ``Layer.backward_over``)."""
-        over = self._training and dy.flags.c_contiguous and dy.flags.writeable and dy.dtype == self._x2d.dtype
-        return self._backward(dy, over=over)
-
-    def _backward(self, dy, over: bool):
-        if self._training:
-            channels = dy.shape[-1]
-            dx, self.gamma.grad, self.beta.grad = batchnorm.backward(
-                dy.reshape(-1, channels), self._x2d, self._mean, self.gamma.value, self._inv_std, over=over)
-            return dx.reshape(dy.shape)
         axes = tuple(range(dy.ndim - 1))
-        x_hat = (self._x - self.moving_mean.value) * self._inv_std
-        self.beta.grad = dy.sum(axis=axes)
-        self.gamma.grad = (dy * x_hat).sum(axis=axes)
-        return dy * (self.gamma.value * self._inv_std)
+        x_hat, inv_std, gamma = self._x_hat, self._inv_std, self.gamma.value
+        # float64 sums: these sums of 32k values cancel, and float32 would lose their digits
+        dbeta = dy.sum(axis=axes, dtype=np.float64).astype(dy.dtype)
+        dgamma = (dy * x_hat).sum(axis=axes, dtype=np.float64).astype(dy.dtype)
+        self.beta.grad, self.gamma.grad = dbeta, dgamma
+        if not self._training:
+            return dy * (gamma * inv_std)        # the statistics are constants
+        m = dy.size // dy.shape[-1]               # values per channel
+        return gamma * inv_std * (dy - dbeta / m - x_hat * (dgamma / m))
 
     def get_config(self):
         return {"name": self.name, "momentum": self.momentum, "epsilon": self.epsilon}

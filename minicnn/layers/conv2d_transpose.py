@@ -90,35 +90,32 @@ class Conv2DTranspose(Conv2D):
                 "with an even kernel and 'same' padding, output_padding must be at least 1")
         return (out_h, out_w, self.filters)
 
-    def _geometry(self) -> kernels.Geometry:
+    def geometry(self) -> kernels.Geometry:
         """The forward convolution (output size -> input size) this layer transposes."""
         out_h, out_w, _ = self.output_shape
         return kernels.window_geometry(out_h, out_w, self.kernel_size, self.strides, self.padding,
                                        layer=self._describe())
 
-    def forward(self, x, training=False):
-        self._x = x
-        geo = self._geometry()
+    # Conv2D's forward and backward, with its three sums swapped as the
+    # module docstring says: x and the output trade places.
+    def convolve(self, x, kernel):
+        """The stamping: Conv2D's input gradient, with x in the place of dz."""
+        geo = self.geometry()
         out_h, out_w, _ = self.output_shape
-        z = kernels.active().conv2d_backward_input(
-            np.ascontiguousarray(x), self.kernel.value, out_h, out_w,
+        return kernels.active().conv2d_backward_input(
+            np.ascontiguousarray(x), kernel, out_h, out_w,
             self.strides[0], self.strides[1], geo.pad_top, geo.pad_left)
-        if self.bias is not None:
-            z += self.bias.value
-        self.preactivation = z
-        return self.activation.forward(z)
 
-    def _backward_from(self, dz: np.ndarray, dbias: np.ndarray | None) -> np.ndarray | None:
-        """Store the kernel gradient and ``dbias``; return dL/dx (None if not needed)."""
-        geo = self._geometry()
-        impl = kernels.active()
-        dz = np.ascontiguousarray(dz)
-        kh, kw = self.kernel_size
-        self.kernel.grad = impl.conv2d_backward_kernel(
-            dz, self._x, kh, kw, self.strides[0], self.strides[1], geo.pad_top, geo.pad_left)
-        if self.bias is not None:
-            self.bias.grad = dbias
-        if not self.needs_input_grad:
-            return None
-        return impl.conv2d_forward(dz, self.kernel.value, self.strides[0], self.strides[1],
-                                   geo.pad_top, geo.pad_left, self.input_shape[0], self.input_shape[1])
+    def kernel_gradient(self, x, dz):
+        """Conv2D's kernel gradient with the roles of x and dz swapped."""
+        geo = self.geometry()
+        return kernels.active().conv2d_backward_kernel(
+            np.ascontiguousarray(dz), x, self.kernel_size[0], self.kernel_size[1],
+            self.strides[0], self.strides[1], geo.pad_top, geo.pad_left)
+
+    def input_gradient(self, dz):
+        """A plain convolution of dz with the kernel."""
+        geo = self.geometry()
+        return kernels.active().conv2d_forward(
+            np.ascontiguousarray(dz), self.kernel.value, self.strides[0], self.strides[1],
+            geo.pad_top, geo.pad_left, self.input_shape[0], self.input_shape[1])

@@ -61,34 +61,22 @@ class Dense(Layer):
         return (self.units,)
 
     def forward(self, x, training=False):
-        self._x = x
+        self._x = x                              # dkernel needs it
         z = x @ self.kernel.value
         if self.bias is not None:
-            z += self.bias.value
+            z = z + self.bias.value
         self.preactivation = z
         return self.activation.forward(z)
 
     def backward(self, dy):
-        # dz, and dbias = dz summed over every axis but the channels: one pass over
-        # dy for ReLU and LeakyReLU (see ActivationFn.backward_with_bias_grad)
-        return self._backward_from(*activations.gradient_before(self.activation, dy, self.bias is not None))
-
-    def backward_over(self, dy):
-        """``backward``, with dz written over dy where the activation can (Layer.backward_over)."""
-        return self._backward_from(*activations.gradient_before(self.activation, dy, self.bias is not None,
-                                                                over=True))
+        return self.backward_preactivation(self.activation.backward(dy))
 
     def backward_preactivation(self, dz: np.ndarray) -> np.ndarray:
-        """Backward from dL/dz, the gradient before the activation."""
-        return self._backward_from(dz, None if self.bias is None else dz.sum(axis=0))
-
-    def _backward_from(self, dz: np.ndarray, dbias: np.ndarray | None) -> np.ndarray | None:
-        """Store the kernel gradient and ``dbias``; return dL/dx (None if not needed)."""
-        self.kernel.grad = self._x.T @ dz
+        """The backward pass from dz = dL/dz, the gradient before the activation
+        (where a loss computed from the logits starts: see ``minicnn.losses``)."""
         if self.bias is not None:
-            self.bias.grad = dbias
-        if not self.needs_input_grad:
-            return None  # the first layer in training: dL/d(input) is not needed
+            self.bias.grad = dz.sum(axis=0)
+        self.kernel.grad = self._x.T @ dz
         return dz @ self.kernel.value.T
 
     def get_config(self):

@@ -23,25 +23,24 @@ Backward, from dz = dL/dz: ``dbias = sum over (n, i, j)`` of dz, and::
     dx[n, h, w, c]      = sum_{i, j, p, q, m} dz[n, i, j, c*M + m] * kernel[p, q, c, m]
 
 (with h = i*sh + p - pt, w = j*sw + q - pl). The loops are in
-``minicnn.kernels.depthwise_reference`` (plain) and ``depthwise_numba``
-(fast); the bookkeeping - geometry, bias, activation - is ``Conv2D``'s,
-inherited. Parameter count: KH*KW*C*M + C*M.
+``minicnn/kernels/depthwise_reference.py`` (plain) and ``depthwise_numba.py``
+(jitted); this class swaps them into ``Conv2D``'s three sums (``convolve``,
+``kernel_gradient``, ``input_gradient``) and inherits the rest - geometry,
+bias, activation, ``forward`` and ``backward``. Parameter count:
+KH*KW*C*M + C*M.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .. import initializers
+from .. import initializers, kernels
 from ..errors import ConfigError
 from .conv2d import Conv2D
 
 
 class DepthwiseConv2D(Conv2D):
     """Depthwise 2-D convolution (Keras ``DepthwiseConv2D``, channels-last)."""
-
-    _ops = ("depthwise_conv2d_forward", "depthwise_conv2d_backward_input",
-            "depthwise_conv2d_backward_kernel")
 
     def __init__(self, kernel_size, strides=1, padding: str = "valid", depth_multiplier: int = 1,
                  activation: str | None = None, use_bias: bool = True,
@@ -67,6 +66,23 @@ class DepthwiseConv2D(Conv2D):
                                       self.kernel_initializer, rng)
         self.bias = self.add_weight("bias", (channels * self.depth_multiplier,),
                                     self.bias_initializer, rng) if self.use_bias else None
+
+    def convolve(self, x, kernel):
+        geo = self.geometry()
+        return kernels.active().depthwise_conv2d_forward(
+            x, kernel, self.strides[0], self.strides[1], geo.pad_top, geo.pad_left, geo.out_h, geo.out_w)
+
+    def kernel_gradient(self, x, dz):
+        geo = self.geometry()
+        return kernels.active().depthwise_conv2d_backward_kernel(
+            x, dz, self.kernel_size[0], self.kernel_size[1], self.strides[0], self.strides[1],
+            geo.pad_top, geo.pad_left)
+
+    def input_gradient(self, dz):
+        geo = self.geometry()
+        return kernels.active().depthwise_conv2d_backward_input(
+            dz, self.kernel.value, self.input_shape[0], self.input_shape[1],
+            self.strides[0], self.strides[1], geo.pad_top, geo.pad_left)
 
     def get_config(self):
         return {"name": self.name, "kernel_size": list(self.kernel_size),

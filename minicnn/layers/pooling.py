@@ -40,10 +40,9 @@ class _Pooling2D(Layer):
         geo = self._geometry(input_shape)
         return (geo.out_h, geo.out_w, input_shape[2])
 
-    def _window_args(self) -> tuple[int, ...]:
-        """(pool_h, pool_w, stride_h, stride_w, pad_top, pad_left) for the kernels."""
-        geo = self._geometry(self.input_shape)
-        return (*self.pool_size, *self.strides, geo.pad_top, geo.pad_left)
+    def geometry(self) -> kernels.Geometry:
+        """Output size and padding of the pooling window over this layer's input."""
+        return self._geometry(self.input_shape)
 
     def get_config(self):
         return {"name": self.name, "pool_size": list(self.pool_size),
@@ -54,28 +53,32 @@ class MaxPooling2D(_Pooling2D):
     """Keep the largest value of each window (Keras ``MaxPooling2D``)."""
 
     def forward(self, x, training=False):
-        geo = self._geometry(self.input_shape)
+        (ph, pw), (sh, sw), geo = self.pool_size, self.strides, self.geometry()
         y, self._argmax = kernels.active().max_pool2d_forward(
-            x, *self._window_args(), geo.out_h, geo.out_w)
+            x, ph, pw, sh, sw, geo.pad_top, geo.pad_left, geo.out_h, geo.out_w)
         return y
 
     def backward(self, dy):
+        (ph, pw), (sh, sw), geo = self.pool_size, self.strides, self.geometry()
         in_h, in_w, _ = self.input_shape
         return kernels.active().max_pool2d_backward(
-            dy.astype(self.dtype, copy=False), self._argmax, in_h, in_w, *self._window_args())
+            dy.astype(self.dtype, copy=False), self._argmax, in_h, in_w, ph, pw, sh, sw,
+            geo.pad_top, geo.pad_left)
 
 
 class AveragePooling2D(_Pooling2D):
     """Average each window (Keras ``AveragePooling2D``)."""
 
     def forward(self, x, training=False):
-        geo = self._geometry(self.input_shape)
-        return kernels.active().avg_pool2d_forward(x, *self._window_args(), geo.out_h, geo.out_w)
+        (ph, pw), (sh, sw), geo = self.pool_size, self.strides, self.geometry()
+        return kernels.active().avg_pool2d_forward(
+            x, ph, pw, sh, sw, geo.pad_top, geo.pad_left, geo.out_h, geo.out_w)
 
     def backward(self, dy):
+        (ph, pw), (sh, sw), geo = self.pool_size, self.strides, self.geometry()
         in_h, in_w, _ = self.input_shape
         return kernels.active().avg_pool2d_backward(
-            dy.astype(self.dtype, copy=False), in_h, in_w, *self._window_args())
+            dy.astype(self.dtype, copy=False), in_h, in_w, ph, pw, sh, sw, geo.pad_top, geo.pad_left)
 
 
 MaxPool2D = MaxPooling2D

@@ -68,6 +68,11 @@ class BaseModel(TrainingMixin):
     def trainable_weights(self) -> list[Parameter]:
         return [p for layer in self._layers for p in layer.trainable_weights]
 
+    @property
+    def non_trainable_weights(self) -> list[Parameter]:
+        """BatchNorm's moving statistics and any frozen weights."""
+        return [p for layer in self._layers for p in layer.non_trainable_weights]
+
     def get_weights(self) -> list[np.ndarray]:
         """Every weight array, layer by layer, in Keras's order."""
         return [w for layer in self._layers for w in layer.get_weights()]
@@ -107,7 +112,8 @@ class BaseModel(TrainingMixin):
             if y is not None:
                 self._require_compiled()
                 y = validation.check_y(self, x, y)
-                result.loss, dy_pred, dlogits = self._loss_and_gradient(y, outputs[-1])
+                logits = getattr(self._layers[-1], "preactivation", None)
+                result.loss, dy_pred, dlogits = self._loss_and_gradient(y, outputs[-1], logits)
                 # With the logits shortcut, backprop starts below the last activation;
                 # dL/dy_pred is still reported (probability form of the same loss).
                 grads = {self._layers[-1].name: self.loss.gradient(y, outputs[-1])
@@ -124,9 +130,12 @@ class BaseModel(TrainingMixin):
                     p.value[...] = saved[i]
                     i += 1
 
+    #: ``save_model(model, path, include_compile, include_optimizer)``, set by
+    #: ``minicnn.io.model_file`` when minicnn is imported (io imports model, not the reverse).
+    file_writer = None
+
     def save(self, path, include_compile: bool = True, include_optimizer: bool = True):
         """Write the architecture, the weights, the compile settings, the
         optimizer state and the training state to ``path`` (atomic, no pickle:
         see ``minicnn.io.model_file``)."""
-        from ..io.model_file import save_model
-        return save_model(self, path, include_compile, include_optimizer)
+        return self.file_writer(self, path, include_compile, include_optimizer)

@@ -35,7 +35,6 @@ from ..errors import ConfigError, NotBuiltError
 from ..layers.base import Layer
 from ..layers.input_layer import InputLayer
 from ..naming import unique_name
-from . import inference
 from .base import BaseModel
 from .graph import as_tensor_list, keras_order
 from .summary import format_summary, print_summary
@@ -108,7 +107,7 @@ class Model(BaseModel):
                               "models with one output (this one can predict and trace)")
         super().compile(loss, optimizer, metrics)
 
-    def _sources(self, layer: Layer) -> list[str]:
+    def _source_names(self, layer: Layer) -> list[str]:
         """Where ``layer``'s inputs come from: layer names, or ``"input"``."""
         return ["input" if t.layer is self.input_layer else t.layer.name for t in layer.inbound]
 
@@ -133,38 +132,26 @@ class Model(BaseModel):
                   record_target: bool) -> np.ndarray | None:
         """Backpropagate ``seed`` = dL/d(output of ``target``) through the graph."""
         stop = self._layers.index(target)
-        # The layers fed only by the model's input: in training their dL/dx would
-        # reach nothing that learns, so those with a costly one skip it.
-        skipping = [] if input_grad else [
-            l for l in self._layers[:stop + 1] if all(t.layer is self.input_layer for t in l.inbound)]
-        for layer in skipping:
-            layer.needs_input_grad = False
         grads: dict[int, np.ndarray] = {}  # id(layer) -> dL/d(its output), summed over consumers
-        try:
-            for i in range(stop, -1, -1):
-                layer = self._layers[i]
-                if layer is target:
-                    grad = seed
-                    if record is not None and record_target and not preactivation:
-                        record(layer.name, grad)
-                    back = layer.backward_preactivation(grad) if preactivation else layer.backward(grad)
-                else:
-                    grad = grads.pop(id(layer), None)
-                    if grad is None:
-                        continue  # this layer does not reach the target
-                    if record is not None:
-                        record(layer.name, grad)
-                    back = layer.backward(grad)
-                if back is None:
-                    continue  # a skipped input gradient
-                for tensor, d in zip(layer.inbound, back if layer.multi_input else [back]):
-                    key = id(tensor.layer)
-                    # A tensor read by several layers: add the gradients (a new array,
-                    # never in place: ``d`` may be an array another layer still holds).
-                    grads[key] = d if key not in grads else grads[key] + d
-        finally:
-            for layer in skipping:
-                layer.needs_input_grad = True
+        for i in range(stop, -1, -1):
+            layer = self._layers[i]
+            if layer is target:
+                grad = seed
+                if record is not None and record_target and not preactivation:
+                    record(layer.name, grad)
+                back = layer.backward_preactivation(grad) if preactivation else layer.backward(grad)
+            else:
+                grad = grads.pop(id(layer), None)
+                if grad is None:
+                    continue  # this layer does not reach the target
+                if record is not None:
+                    record(layer.name, grad)
+                back = layer.backward(grad)
+            for tensor, d in zip(layer.inbound, back if layer.multi_input else [back]):
+                key = id(tensor.layer)
+                # A tensor read by several layers: add the gradients (a new array,
+                # never in place: ``d`` may be an array another layer still holds).
+                grads[key] = d if key not in grads else grads[key] + d
         return grads.get(id(self.input_layer)) if input_grad else None
 
     def backward(self, dy_pred: np.ndarray | None, dlogits: np.ndarray | None = None,
@@ -198,17 +185,13 @@ class Model(BaseModel):
             return seed
         return self._backprop(target, seed, preactivation, record, True, record_target=True)
 
-    def _predict_batch(self, x: np.ndarray) -> list[np.ndarray]:
-        """One array per output tensor (``predict`` concatenates the batches)."""
-        outputs = self.forward(x)
-        return [outputs[index] for index in self._output_index]
+    def _sources(self) -> list[list[int]]:
+        """For each layer, the indices of its inputs in ``self._layers`` (-1: the model's input)."""
+        index = {id(layer): i for i, layer in enumerate(self._layers)}
+        return [[index.get(id(t.layer), -1) for t in layer.inbound] for layer in self._layers]
 
-    def _batch_predictor(self, images: int) -> Callable[[np.ndarray], list[np.ndarray]]:
-        """``predict``'s pass: BatchNormalization folded into the layer before it."""
-        output_layers = [tensor.layer for tensor in self.outputs]
-        steps = inference.folded_graph_plan(self._layers, output_layers, images)
-        output_ids = [id(layer) for layer in output_layers]
-        return lambda x: inference.run_graph(steps, id(self.input_layer), x, output_ids)
+    def _output_indices(self) -> list[int]:
+        return list(self._output_index)
 
     def summary(self, print_fn: Callable[[str], None] | None = None) -> None:
         """The Keras-style table, with the "Connected to" column of functional models."""

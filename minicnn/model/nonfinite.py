@@ -9,11 +9,14 @@ holds a non-finite value:
     backward:  dL/d(output of layer k), ..., dL/d(output of layer 1), dL/d(input)
                and each layer's weight gradients as its backward produces them
 
-``fit`` checks every step cheaply (the loss and the weight gradients, before
-the optimizer touches the weights); only when that check fails does
-:func:`diagnose` walk the step's tensors, as a :class:`~minicnn.model.trace.Trace`,
-to name the first culprit. The weights are never updated with a non-finite
-gradient.
+``fit`` checks every step cheaply (the loss, the weight gradients and the
+non-trainable statistics such as BatchNorm's moving variance, before the
+optimizer touches the weights); only when that check fails does
+:func:`diagnose` replay the step through the plain layers, as a
+:class:`~minicnn.model.trace.Trace`, to name the first culprit. A failed step
+changes nothing: :class:`StepState` puts back the statistics and the random
+generators it had moved, and the weights are never updated with a
+non-finite gradient.
 """
 
 from __future__ import annotations
@@ -35,34 +38,67 @@ def _all_finite(a: np.ndarray) -> bool:
     return bool(np.isfinite(a.sum())) or bool(np.isfinite(a).all())
 
 
-def step_is_finite(loss: float, params) -> bool:
-    """The cheap per-step check: the loss and every weight gradient."""
+def _generators(model) -> list[np.random.Generator]:
+    """The random generators a training step draws from (Dropout masks)."""
+    return [layer._rng for layer in model._layers if isinstance(getattr(layer, "_rng", None), np.random.Generator)]
+
+
+class StepState:
+    """What a training step changes besides the weights: the non-trainable
+    statistics and the generators. Taken before a step; ``restore`` undoes it."""
+
+    def __init__(self, model) -> None:
+        self.statistics = [(p, p.value.copy()) for p in model.non_trainable_weights]
+        self.generators = [(g, g.bit_generator.state) for g in _generators(model)]
+
+    def restore(self) -> None:
+        for param, value in self.statistics:
+            param.value[...] = value
+        for generator, state in self.generators:
+            generator.bit_generator.state = state
+
+
+def step_is_finite(loss: float, params, statistics) -> bool:
+    """The cheap per-step check: the loss, every weight gradient and every statistic."""
     if not np.isfinite(loss):
         return False
-    return all(p.grad is None or _all_finite(p.grad) for p in params)
+    return all(p.grad is None or _all_finite(p.grad) for p in params) and \
+        all(_all_finite(p.value) for p in statistics)
 
 
-def diagnose(model, outputs: list[np.ndarray], loss: float, dy_pred, dlogits, where: str) -> NonFiniteError:
-    """Walk the step's tensors in the order they were computed; return the error to raise.
+def diagnose(model, x: np.ndarray, y, before: StepState, where: str) -> NonFiniteError:
+    """Replay the failed step through the plain layers, walking its tensors in the
+    order they were computed; return the error to raise.
 
-    ``outputs`` are the layer outputs of the failed step's forward pass; the
-    backward pass is re-run from the layers' saved state (it changes nothing
-    but the gradients) to record dL/d(every output).
+    ``before`` is the state the step started from (restored already): the
+    replay draws the same Dropout masks and starts from the same statistics,
+    and is undone again at the end, so the failed step leaves nothing changed.
     """
+    try:
+        return _replay(model, x, y, where)
+    finally:
+        before.restore()
+
+
+def _replay(model, x, y, where: str) -> NonFiniteError:
     layers = model._layers  # the computing layers, each after its inputs
-    # None: an output the next layer wrote over (Sequential._step_forward); rebuilt
-    outputs = [layer.rebuild_output() if out is None else out for layer, out in zip(layers, outputs)]
+    outputs = model.forward(x, training=True)
+    logits = getattr(layers[-1], "preactivation", None)
+    loss, dy_pred, dlogits = model._loss_and_gradient(y, outputs[-1], logits)
     trace = Trace(loss=float(loss))
     for layer, out in zip(layers, outputs):
         trace.outputs[layer.name] = out
     message = None
     for layer, out in zip(layers, outputs):
-        if not np.isfinite(out).all():
-            bad_weights = [p.name for p in layer.weights if not np.isfinite(p.value).all()]
+        bad_statistics = [p.name for p in layer.non_trainable_weights if not np.isfinite(p.value).all()]
+        if not np.isfinite(out).all() or bad_statistics:
+            bad_weights = [p.name for p in layer.trainable_weights if not np.isfinite(p.value).all()]
             cause = (f"; its weights {bad_weights} already hold non-finite values" if bad_weights
                      else "; its input and weights were finite")
-            message = (f"forward pass: the output of layer {layer.name!r} ({type(layer).__name__}) "
-                       f"holds {_count(out)}{cause}")
+            what = f"the output of layer {layer.name!r} ({type(layer).__name__}) holds {_count(out)}"
+            if bad_statistics:
+                what += f", and this step made its statistics {bad_statistics} non-finite"
+            message = f"forward pass: {what}{cause}"
             break
     if message is None and not np.isfinite(loss):
         message = f"forward pass: every layer output is finite, but the loss is {loss}"
@@ -80,7 +116,7 @@ def diagnose(model, outputs: list[np.ndarray], loss: float, dy_pred, dlogits, wh
             layer = layers[i]
             for p in layer.trainable_weights:
                 order.append((layer.name, f"the gradient of {layer.name}.{p.name}", p.grad))
-            for source in model._sources(layer):
+            for source in model._source_names(layer):
                 order.append((layer.name, f"dL/d(input of {layer.name!r})", grads.get(source)))
         for name, what, g in order:
             if g is not None and not np.isfinite(g).all():

@@ -20,10 +20,8 @@ import numpy as np
 
 from ..errors import ConfigError, NotBuiltError, ShapeError
 from ..layers.base import Layer
-from ..layers.batch_norm import BatchNormalization
 from ..layers.input_layer import InputLayer
 from ..naming import unique_name
-from . import inference
 from .graph import SymbolicTensor
 from .summary import format_summary, print_summary
 from .base import BaseModel
@@ -122,90 +120,31 @@ class Sequential(BaseModel):
 
     def backward(self, dy_pred: np.ndarray | None, dlogits: np.ndarray | None = None,
                  record: Callable[[str, np.ndarray], None] | None = None,
-                 input_grad: bool = True, in_place: bool = False) -> np.ndarray | None:
+                 input_grad: bool = True) -> np.ndarray | None:
         """Backpropagate from dL/d(prediction) - or from dL/d(logits) when the
         loss used the last layer's logits - and return dL/d(input).
 
         ``input_grad=False`` (what training uses) stops at the first layer with
-        weights: the layers before it have nothing to learn, and its own
-        dL/d(input) would only reach the data. Returns None then.
-        ``in_place`` (a training step): each layer may write over the gradient
-        it is handed (``Layer.backward_over``); never with ``record``, which
-        keeps those gradients.
+        weights: the layers before it have nothing to learn. Returns None then.
+        ``record(name, grad)`` receives dL/d(output) of every layer but the last.
         """
         layers = self._layers
         first = 0
         if not input_grad:
             first = next((i for i, layer in enumerate(layers) if layer.trainable_weights), 0)
-            layers[first].needs_input_grad = False
-        try:
-            last = layers[-1]
-            start = dlogits if dlogits is not None else dy_pred
-            grad = last.backward_preactivation(dlogits) if dlogits is not None else last.backward(dy_pred)
-            for i in range(len(layers) - 2, first - 1, -1):
-                layer = layers[i]
-                if record is not None:
-                    record(layer.name, grad)
-                # a gradient is overwritten only if it is a layer's own new array, not the loss's
-                if in_place and record is None and not np.may_share_memory(grad, start):
-                    grad = layer.backward_over(grad)
-                else:
-                    grad = layer.backward(grad)
-        finally:
-            layers[first].needs_input_grad = True
+        last = layers[-1]
+        grad = last.backward_preactivation(dlogits) if dlogits is not None else last.backward(dy_pred)
+        for i in range(len(layers) - 2, first - 1, -1):
+            if record is not None:
+                record(layers[i].name, grad)
+            grad = layers[i].backward(grad)
         return grad if input_grad else None
 
-    # ------------------------------------------------------------------ a training step
-    # What a training step does differently from ``forward(x, training=True)``
-    # and ``backward``, to keep fewer arrays alive (and with them the caches);
-    # the results are the same to the bit:
-    #
-    # * Forward: a ReLU or LeakyReLU layer right after a BatchNormalization
-    #   writes its y over the BatchNormalization's output. Nothing else reads
-    #   it: BatchNormalization's backward reads its input, the activation's its
-    #   own y. Layers with hooks are left alone, and ``forward``, ``trace`` and
-    #   the viz functions keep every output.
-    # * Backward: every layer is handed its gradient through ``backward_over``,
-    #   free to write over it (each gradient is an array the layer after has
-    #   just made and nothing else reads); layers ending in ReLU or LeakyReLU
-    #   write dz there, BatchNormalization its dx (CIFAR-10 CNN, against
-    #   without BatchNormalization's: 0.975 in A/B).
-    #
-    # Measured in one process alternating blocks of steps, both against
-    # neither: MNIST CNN 17.4 -> 16.8 and 17.0 -> 16.6 ms, CIFAR-10 CNN 24.4
-    # -> 23.7 and 24.8 -> 24.1 ms; the forward part alone (CIFAR): 0.958 and
-    # 0.977. (The in-place kernels are separate kernels: see elementwise.py.)
-    def _in_place_activations(self) -> frozenset[int]:
-        """Indices of the activation layers that write over their input in a training step."""
-        layers = self._layers
-        return frozenset(
-            i for i in range(1, len(layers) - 1)
-            if isinstance(layers[i - 1], BatchNormalization) and getattr(layers[i], "fn", None) is not None
-            and layers[i].fn.in_place and not layers[i]._hooks and not layers[i - 1]._hooks)
+    def _sources(self) -> list[list[int]]:
+        """Layer i reads layer i - 1 (the first reads the model's input, -1)."""
+        return [[i - 1] for i in range(len(self._layers))]
 
-    def _step_forward(self, x: np.ndarray) -> list[np.ndarray | None]:
-        """``forward(x, training=True)``, the outputs that were written over as None."""
-        over = self._in_place_activations()
-        outputs: list[np.ndarray | None] = []
-        for i, layer in enumerate(self._layers):
-            if i in over:
-                layer._check_input(x)
-                x = layer.forward_over(x)
-                outputs[-1] = None   # it is x now; nonfinite.diagnose rebuilds it if needed
-            else:
-                x = layer.apply(x, training=True)
-            outputs.append(x)
-        return outputs
-
-    def _step_backward(self, dy_pred: np.ndarray | None, dlogits: np.ndarray | None) -> None:
-        self.backward(dy_pred, dlogits, input_grad=False, in_place=True)
-
-    def _batch_predictor(self, images: int) -> Callable[[np.ndarray], list[np.ndarray]]:
-        """``predict``'s pass: BatchNormalization folded into the layer before it."""
-        steps = inference.folded_plan(self._layers, images)
-        return lambda x: [inference.run(steps, x)]
-
-    def _sources(self, layer: Layer) -> list[str]:
+    def _source_names(self, layer: Layer) -> list[str]:
         """Where ``layer``'s input comes from: the layer before it, or ``"input"``."""
         i = self._layers.index(layer)
         return [self._layers[i - 1].name if i > 0 else "input"]

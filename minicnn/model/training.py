@@ -21,7 +21,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from .. import losses, optimizers
+from .. import config, fast, losses, optimizers
 from ..callbacks import Callback, History, TerminateOnNaN
 from ..errors import ConfigError, InputError, NonFiniteError, NotCompiledError
 from . import nonfinite, validation
@@ -41,10 +41,20 @@ class TrainingMixin:
         self.stop_training = False
         self.history: History | None = None
         self.completed_epochs = 0  # saved in model files, so a resumed fit knows where it was
+        self.jit_compile = True
+        self._plan_cache: tuple | None = None
 
     # ------------------------------------------------------------------ setup
-    def compile(self, loss, optimizer="rmsprop", metrics: Iterable[str] | None = None) -> None:
-        """Choose the loss, the optimizer and the metrics (only ``"accuracy"``)."""
+    def compile(self, loss, optimizer="rmsprop", metrics: Iterable[str] | None = None,
+                jit_compile: bool = True) -> None:
+        """Choose the loss, the optimizer and the metrics (only ``"accuracy"``).
+
+        ``jit_compile=True`` (the default) trains and predicts through the fast
+        plan (``minicnn.fast``); ``False`` runs the plain layers one by one,
+        exactly the code in ``minicnn/layers``. Both give the same numbers.
+        """
+        if not isinstance(jit_compile, bool):
+            raise ConfigError(f"model {self.name!r}: jit_compile must be True or False, got {jit_compile!r}")
         self.loss = losses.get(loss)
         self.optimizer = optimizers.get(optimizer)
         metrics = list(metrics or [])
@@ -52,6 +62,7 @@ class TrainingMixin:
             if m not in _ACCURACY_NAMES:
                 raise ConfigError(f"model {self.name!r}: unknown metric {m!r}; supported: 'accuracy'")
         self.metrics = ["accuracy"] if metrics else []
+        self.jit_compile = jit_compile
         self.compiled = True
 
     def _require_compiled(self) -> None:
@@ -67,11 +78,12 @@ class TrainingMixin:
                 and act.name == self.loss.fused_activation
                 and getattr(act, "axis", -1) in (-1, len(last.output_shape)))
 
-    def _loss_and_gradient(self, y, y_pred):
+    def _loss_and_gradient(self, y, y_pred, logits):
         """Return ``(loss, dL/dy_pred, None)``, or with the logits shortcut
-        ``(loss, None, dL/dlogits)``: where backprop starts."""
+        ``(loss, None, dL/dlogits)``: where backprop starts. ``logits`` is the
+        output layer's z from the same forward pass."""
         if self._fuses_logits():
-            loss, dlogits = self.loss.value_and_grad_from_logits(y, self._layers[-1].preactivation)
+            loss, dlogits = self.loss.value_and_grad_from_logits(y, logits)
             return loss, None, dlogits
         return self.loss.value(y, y_pred), self.loss.gradient(y, y_pred), None
 
@@ -86,28 +98,48 @@ class TrainingMixin:
         return float(((y_pred > 0.5) == (y > 0.5)).mean(axis=tuple(range(1, y_pred.ndim))).sum())
 
     # ------------------------------------------------------------------ one step
+    def _uses_plan(self) -> bool:
+        """Train and predict through ``minicnn.fast``? (Not with ``jit_compile=False``,
+        nor on the reference backend, where every number comes from plain code.)"""
+        return self.jit_compile and config.get_backend() != "reference"
+
+    def _sources(self) -> list[list[int]]:
+        """For each layer of ``self._layers``, the indices of its inputs (-1: the model's input)."""
+        raise NotImplementedError
+
+    def _training_plan(self) -> fast.TrainingPlan:
+        """The fast training step, built once and again only when the layers change
+        (a hook added or removed, a layer frozen)."""
+        key = tuple((id(layer), tuple(layer._hooks), bool(layer.trainable_weights)) for layer in self._layers)
+        if self._plan_cache is None or self._plan_cache[0] != key:
+            self._plan_cache = (key, fast.TrainingPlan(self._layers, self._sources()))
+        return self._plan_cache[1]
+
     def _train_step(self, x, y, where: str = "train_on_batch") -> tuple[float, float]:
+        params = self.trainable_weights
+        before = nonfinite.StepState(self)    # what a failed step must leave as it found it
         # Overflow is not warned about here: it is checked for below, and reported
         # with the layer where it happened.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            outputs = self._step_forward(x)
-            y_pred = outputs[-1]
-            loss, dy_pred, dlogits = self._loss_and_gradient(y, y_pred)
-            self._step_backward(dy_pred, dlogits)
-        params = self.trainable_weights
+            if self._uses_plan():
+                plan = self._training_plan()
+                y_pred = plan.forward(x)
+                loss, dy_pred, dlogits = self._loss_and_gradient(y, y_pred, plan.logits)
+                plan.backward(dy_pred, dlogits)
+            else:
+                y_pred = self.forward(x, training=True)[-1]
+                logits = getattr(self._layers[-1], "preactivation", None)
+                loss, dy_pred, dlogits = self._loss_and_gradient(y, y_pred, logits)
+                self.backward(dy_pred, dlogits, input_grad=False)
         # Checked before the optimizer runs, so a NaN never reaches the weights.
-        if not nonfinite.step_is_finite(loss, params):
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                raise nonfinite.diagnose(self, outputs, loss, dy_pred, dlogits, where)
-        self.optimizer.apply(params)
+        if not nonfinite.step_is_finite(loss, params, self.non_trainable_weights):
+            before.restore()
+            raise nonfinite.diagnose(self, x, y, before, where)
+        if self._uses_plan():
+            fast.apply_optimizer(self.optimizer, params)
+        else:
+            self.optimizer.apply(params)
         return loss, self._correct(y, y_pred)
-
-    def _step_forward(self, x: np.ndarray) -> list[np.ndarray | None]:
-        """The forward pass of a training step (Sequential saves memory here)."""
-        return self.forward(x, training=True)
-
-    def _step_backward(self, dy_pred: np.ndarray | None, dlogits: np.ndarray | None) -> None:
-        self.backward(dy_pred, dlogits, input_grad=False)
 
     def train_on_batch(self, x, y):
         """One optimizer step on one batch; returns ``[loss, accuracy]`` (or the loss)."""
@@ -225,11 +257,12 @@ class TrainingMixin:
         steps = -(-len(x) // batch_size)
         bar = ProgressBar(steps) if verbose else None
         loss_sum, correct = 0.0, 0.0
-        predict_batch = self._batch_predictor(len(x))  # predict's pass (BatchNorm folded)
+        predict_batch = self._batch_predictor(len(x))  # predict's pass
         for step in range(steps):
             sl = slice(step * batch_size, (step + 1) * batch_size)
-            y_pred = predict_batch(x[sl])[0]
-            loss = self._loss_and_gradient(y[sl], y_pred)[0]
+            outputs, logits = predict_batch(x[sl])
+            y_pred = outputs[0]
+            loss = self._loss_and_gradient(y[sl], y_pred, logits)[0]
             loss_sum += loss * len(y_pred)
             correct += self._correct(y[sl], y_pred)
             if bar:
@@ -243,16 +276,22 @@ class TrainingMixin:
     #: A functional model built with a list of outputs predicts a list (as Keras).
     _list_output = False
 
-    def _predict_batch(self, x: np.ndarray) -> list[np.ndarray]:
-        """The model's output(s) for one batch: here the last layer's; a functional
-        model returns one array per output tensor."""
-        return [self.forward(x)[-1]]
+    def _output_indices(self) -> list[int]:
+        """The indices in ``self._layers`` of the layers whose outputs the model returns."""
+        return [len(self._layers) - 1]
 
-    def _batch_predictor(self, images: int) -> Callable[[np.ndarray], list[np.ndarray]]:
-        """What ``predict`` calls on each batch of its ``images`` images; ``Sequential`` and
-        ``Model`` fold BatchNormalization into the layer before it first
-        (``minicnn.model.inference``)."""
-        return self._predict_batch
+    def _batch_predictor(self, images: int) -> Callable[[np.ndarray], tuple[list[np.ndarray], np.ndarray | None]]:
+        """What ``predict`` and ``evaluate`` call on each batch of their ``images`` images:
+        ``x -> (the model's outputs, the output layer's logits or None)``. Through the
+        fast plan (BatchNormalization folded: ``minicnn/fast/folding.py``) or the plain layers."""
+        if self._uses_plan():
+            return fast.PredictPlan(self._layers, self._sources(), self._output_indices(), images).run
+
+        def plain(x: np.ndarray) -> tuple[list[np.ndarray], np.ndarray | None]:
+            outputs = self.forward(x)
+            return ([outputs[i] for i in self._output_indices()],
+                    getattr(self._layers[-1], "preactivation", None))
+        return plain
 
     def predict(self, x, batch_size: int = 32, verbose: int = 1):
         """Outputs for every sample, in inference mode (a list for a multi-output model)."""
@@ -264,7 +303,7 @@ class TrainingMixin:
         pieces: list[list[np.ndarray]] = []
         predict_batch = self._batch_predictor(len(x))
         for step in range(steps):
-            outs = predict_batch(x[step * batch_size:(step + 1) * batch_size])
+            outs, _ = predict_batch(x[step * batch_size:(step + 1) * batch_size])
             pieces = pieces or [[] for _ in outs]
             for piece, out in zip(pieces, outs):
                 piece.append(out)

@@ -53,7 +53,7 @@ def _window(layer) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]] |
     size = getattr(layer, "kernel_size", None) or getattr(layer, "pool_size", None)
     if size is None:
         return None
-    geo = layer._geometry() if hasattr(layer, "kernel") else layer._geometry(layer.input_shape)
+    geo = layer.geometry()
     return tuple(size), tuple(layer.strides), (geo.pad_top, geo.pad_left)
 
 

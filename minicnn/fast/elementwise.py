@@ -1,21 +1,26 @@
-"""Elementwise activation kernels: one pass over memory instead of NumPy's several.
+"""Fused elementwise kernels: one pass over memory where NumPy takes several.
 
-``np.where(x > 0, x, slope * x)`` reads ``x`` three times and writes a mask,
-a scaled copy and the result; on the 1M-value activations of the seed CIFAR
-model that was 1.5 ms per call. These kernels read once and write once,
-over the flattened array::
+What they accelerate: the activations of ``minicnn/activations.py`` (ReLU and
+LeakyReLU), the bias add before them in ``Conv2D``/``Dense``, and the bias
+gradient after their backward. Over the flattened array, or over the (M, C)
+rows of an NHWC array (one row per pixel, one column per channel)::
 
-    leaky_relu_forward:   y[i]  = x[i]            if x[i] > 0 else slope * x[i]
-    leaky_relu_backward:  dx[i] = dy[i]           if y[i] > 0 else slope * dy[i]
-    relu_forward:         y[i]  = 0               if x[i] <= 0 else x[i]
-    relu_backward:        dx[i] = dy[i]           if y[i] > 0 else 0
+    relu_forward:            y[i]  = 0 if x[i] <= 0 else x[i]
+    leaky_relu_forward:      y[i]  = x[i] if x[i] > 0 else slope * x[i]
+    relu_backward:           dx[i] = dy[i] if y[i] > 0 else 0
+    leaky_relu_backward:     dx[i] = dy[i] if y[i] > 0 else slope * dy[i]
+    bias_*_forward:          z[i, c] = f(z[i, c] + bias[c])        written over z
+    *_backward_bias_grad:    dz[i, c] = f'(dy[i, c]),  dbias[c] = sum_i dz[i, c]
 
-The backward passes look at the *output* ``y``: for any slope >= 0, y > 0
-exactly where x > 0, so no mask needs to be kept. ReLU is not LeakyReLU with
-slope 0, which would give -0.0 for negative x; it is written so that a NaN
-fails ``x <= 0`` and passes through, as it does through ``np.maximum(x, 0)``
-(the gradient there is 0, as TensorFlow's ``dy * (x > 0)``). ``*_reference`` are the
-same formulas in plain NumPy (a test proves they agree).
+The backward passes look at the *output* y: for any slope >= 0, y > 0
+exactly where x > 0, so the fused step keeps y alone and can write y over
+z. ReLU is written so that a NaN fails ``x <= 0`` and passes through, as it
+does through ``np.maximum(x, 0)``. ``out=`` (where offered) writes the result
+over the argument, in a kernel of its own: handed the same array as input and
+output, one kernel would be correct but lose its vector loop, since the
+compiler cannot prove the two do not overlap. ``*_reference`` are the same
+formulas in plain NumPy, the activations' own; tests hold the kernels to
+them. Measurements: ``docs/speed.md``.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ def leaky_relu_backward_reference(dy: np.ndarray, y: np.ndarray, slope: float) -
     return np.where(y > 0, dy, dy * dy.dtype.type(slope))
 
 
-@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
+@njit(cache=True)  # serial on purpose: see docs/speed.md
 def _leaky_forward_flat(x, slope):
     y = np.empty_like(x)
     s = x.dtype.type(slope)
@@ -42,7 +47,7 @@ def _leaky_forward_flat(x, slope):
     return y
 
 
-@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
+@njit(cache=True)  # serial on purpose: see docs/speed.md
 def _leaky_forward_over(x, slope):
     s = x.dtype.type(slope)
     for i in range(x.size):
@@ -50,7 +55,7 @@ def _leaky_forward_over(x, slope):
         x[i] = v if v > 0 else s * v
 
 
-@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
+@njit(cache=True)  # serial on purpose: see docs/speed.md
 def _leaky_backward_flat(dy, y, slope):
     dx = np.empty_like(dy)
     s = dy.dtype.type(slope)
@@ -59,18 +64,13 @@ def _leaky_backward_flat(dy, y, slope):
     return dx
 
 
-@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
+@njit(cache=True)  # serial on purpose: see docs/speed.md
 def _leaky_backward_over(dy, y, slope):
     s = dy.dtype.type(slope)
     for i in range(dy.size):
         dy[i] = dy[i] if y[i] > 0 else s * dy[i]
 
 
-# ``out=x`` (``out=dy``): the result written over the argument, in a kernel of
-# its own. Handed the same array as input and output, one kernel would be
-# correct but slow: the compiler cannot prove that the two do not overlap, so
-# it gives up its vector loop (measured on 1M values: LeakyReLU forward 0.09
-# -> 0.30 ms; the backward with its bias sums, 0.22 -> 6 ms).
 def _over(a: np.ndarray, out: np.ndarray | None, dtype) -> bool:
     """Is the result to be written over ``a``? ``out`` may only be None or ``a`` itself."""
     if out is None:
@@ -109,7 +109,7 @@ def relu_backward_reference(dy: np.ndarray, y: np.ndarray) -> np.ndarray:
     return dy * (y > 0).astype(dy.dtype)
 
 
-@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
+@njit(cache=True)  # serial on purpose: see docs/speed.md
 def _relu_forward_flat(x):
     y = np.empty_like(x)
     for i in range(x.size):
@@ -118,14 +118,14 @@ def _relu_forward_flat(x):
     return y
 
 
-@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
+@njit(cache=True)  # serial on purpose: see docs/speed.md
 def _relu_forward_over(x):
     for i in range(x.size):
         v = x[i]
         x[i] = 0 if v <= 0 else v
 
 
-@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
+@njit(cache=True)  # serial on purpose: see docs/speed.md
 def _relu_backward_flat(dy, y):
     dx = np.empty_like(dy)
     for i in range(dy.size):
@@ -133,7 +133,7 @@ def _relu_backward_flat(dy, y):
     return dx
 
 
-@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
+@njit(cache=True)  # serial on purpose: see docs/speed.md
 def _relu_backward_over(dy, y):
     for i in range(dy.size):
         dy[i] = dy[i] if y[i] > 0 else 0
@@ -160,26 +160,15 @@ def relu_backward(dy: np.ndarray, y: np.ndarray, out: np.ndarray | None = None) 
 
 # ---------------------------------------------------------------- with the bias
 # A convolution's output z gets its bias and then its activation: two passes
-# over the largest arrays of the network. ``add_bias`` does the first alone
-# (for activations with no kernel here); the ``bias_*_forward`` kernels do
-# both in one pass, over the (M, C) view of z - one row per pixel, one
-# column per channel - and write y over z::
-#
-#     z[i, c] = f(z[i, c] + bias[c])
-#
-# In place, because the pre-activation is not needed afterwards: the
-# backward of ReLU and LeakyReLU reads y. Keeping z beside y cost a second
-# array the size of the layer's output until the backward pass - 8 MB per
-# step on the seed MNIST CNN - and with it the caches: a training step
-# measured in one process, alternating blocks of steps, went from 21.7 to
-# 19.9 ms when y stopped being a new array.
+# over the largest arrays of the network become one, written over z (the
+# backward of ReLU and LeakyReLU reads y, so z is not needed afterwards).
 
 
 def add_bias_reference(z: np.ndarray, bias: np.ndarray) -> None:
     z += bias
 
 
-@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
+@njit(cache=True)  # serial on purpose: see docs/speed.md
 def _add_bias_rows(z, bias):
     m, c = z.shape
     for i in range(m):
@@ -191,8 +180,7 @@ def add_bias(z: np.ndarray, bias: np.ndarray) -> None:
     """z += bias, in place, for activations with no fused kernel of their own.
 
     NumPy's broadcast ``z += bias`` over a (M, C) array with few channels runs an
-    inner loop of only C values per row; this plain loop was 3-4x faster on the
-    CIFAR model's convolutions (1.6 -> 0.4 ms on a (131072, 32) batch of 128).
+    inner loop of only C values per row; this loop runs over whole rows.
     """
     if not z.flags.c_contiguous:
         z += bias
@@ -212,7 +200,7 @@ def bias_leaky_relu_forward_reference(z: np.ndarray, bias: np.ndarray, slope: fl
     return z
 
 
-@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
+@njit(cache=True)  # serial on purpose: see docs/speed.md
 def _bias_leaky_rows(z, bias, slope, leaky):
     """One kernel for both: ``leaky`` False is ReLU (slope unused; NaN passes through)."""
     m, c = z.shape
@@ -248,13 +236,9 @@ def bias_leaky_relu_forward(z: np.ndarray, bias: np.ndarray, slope: float) -> np
 
 
 # ---------------------------------------------------------------- the bias gradient
-# The mirror image of the section above. A layer's backward first turns dy
-# into dz = dy * f'(z), then needs the bias gradient, the sum of dz over every
-# axis but the channels; for ReLU and LeakyReLU both come from one pass over
-# the (M, C) rows of dy, summing each channel into a float64 accumulator as
-# dz is written (measured with cold caches on the seed MNIST CNN's layers,
-# two passes against one: 0.55 -> 0.37 ms for a (32, 28, 28, 32) gradient,
-# 0.36 -> 0.20 ms for (32, 14, 14, 64))::
+# The mirror image of the section above: dz = dy * f'(z) and the bias
+# gradient, the sum of dz over every axis but the channels, from one pass
+# over the (M, C) rows of dy, summing each channel in float64 as dz is written::
 #
 #     dz[i, c] = f'(dy[i, c])        and        dbias[c] += dz[i, c]
 
@@ -264,9 +248,7 @@ def channel_sums(a: np.ndarray) -> np.ndarray:
 
     Written as one matrix-vector product, ones (M,) @ a (M, F) with M = N*OH*OW,
     because BLAS does it in one pass over a; ``a.sum(axis=(0, 1, 2))`` walks
-    the rows with a strided inner loop and was 5-10x slower on the seed models'
-    first layers (0.5 ms vs 0.05 ms for a (32, 32, 32, 32) gradient), with a
-    float32 rounding error no smaller.
+    the rows with a strided inner loop.
     """
     rows = np.ascontiguousarray(a).reshape(-1, a.shape[-1])
     return np.ones(rows.shape[0], dtype=rows.dtype) @ rows
@@ -284,14 +266,14 @@ def leaky_relu_backward_bias_grad_reference(dy: np.ndarray, y: np.ndarray,
 
 
 @njit(inline="always")
-def _through(d, y_value, slope, zero, leaky):
-    """One value of dz = dy * f'(x), read off y: LeakyReLU, or ReLU (``leaky`` False)."""
+def _gradient_through_relu_family(d, y_value, slope, zero, leaky):
+    """One value of dz = dy * f'(x), read off y: LeakyReLU if ``leaky``, else ReLU."""
     if leaky:
         return d if y_value > 0 else slope * d
     return d if y_value > 0 else zero
 
 
-@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
+@njit(cache=True)  # serial on purpose: see docs/speed.md
 def _backward_sums_rows(dy, y, slope, leaky):
     """dz (M, C) and its column sums; ``leaky`` False is ReLU (slope unused)."""
     m, c = dy.shape
@@ -300,12 +282,12 @@ def _backward_sums_rows(dy, y, slope, leaky):
     s, zero = dy.dtype.type(slope), dy.dtype.type(0)
     for i in range(m):
         for j in range(c):
-            dz[i, j] = _through(dy[i, j], y[i, j], s, zero, leaky)
+            dz[i, j] = _gradient_through_relu_family(dy[i, j], y[i, j], s, zero, leaky)
             sums[j] += dz[i, j]
     return dz, sums.astype(dy.dtype)
 
 
-@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
+@njit(cache=True)  # serial on purpose: see docs/speed.md
 def _backward_sums_rows_over(dy, y, slope, leaky):
     """The same with dz written over dy (a kernel of its own: see ``out=`` above); -> the sums."""
     m, c = dy.shape
@@ -313,7 +295,7 @@ def _backward_sums_rows_over(dy, y, slope, leaky):
     s, zero = dy.dtype.type(slope), dy.dtype.type(0)
     for i in range(m):
         for j in range(c):
-            dy[i, j] = _through(dy[i, j], y[i, j], s, zero, leaky)
+            dy[i, j] = _gradient_through_relu_family(dy[i, j], y[i, j], s, zero, leaky)
             sums[j] += dy[i, j]
     return sums.astype(dy.dtype)
 

@@ -1,22 +1,18 @@
-"""Batch normalization in training mode: per-channel statistics, forward and backward.
+"""Batch normalization in training mode, fused: what it accelerates is
+``minicnn/layers/batch_norm.py``, whose formulas these kernels compute.
 
-The formulas are in ``minicnn/layers/batch_norm.py``. Here the data is a 2-D
-view ``x (M, C)``: one column per channel, M = N*H*W rows (a contiguous NHWC
-array reshapes to it without copying). ``*_reference`` is that layer's math
-in plain NumPy; the jitted versions have identical signatures and results
-(a test proves it) but touch memory fewer times - NumPy's version builds
-``x - mu``, its square, ``x_hat``, ``gamma * x_hat`` and ``dy * x_hat`` as
-separate full-size temporaries.
+The data is a 2-D view ``x (M, C)``: one column per channel, M = N*H*W rows
+(a contiguous NHWC array reshapes to it without copying). NumPy's version
+builds ``x - mu``, its square, ``x_hat``, ``gamma * x_hat`` and ``dy * x_hat``
+as separate full-size temporaries; here the forward is one pass for the
+statistics and one to normalise, the backward one pass for the two sums and
+one for dx. ``*_reference`` is the layer's math in NumPy; tests hold the
+kernels to it.
 
-The jitted sums add every row into one float64 row per sum: float64
-running sums keep the mean of 32k float32 values exact to float32 precision.
-
-x_hat is not kept between the passes: the backward rebuilds it from x (which
-the layer before keeps anyway) and the batch mean, value by value, inside
-its own loops. A kept x_hat was one more array the size of the layer's
-input alive through the whole step (7.5 MB on the seed CIFAR model). The
-step time did not change (in one process, alternating blocks of steps:
-28.4 vs 28.1 and 29.5 vs 29.7 ms); the memory did.
+The sums add every row into one float64 row per sum (float64 running sums
+keep the mean of 32k float32 values exact to float32 precision). x_hat is not
+kept between the passes: the backward rebuilds it from x (which the layer
+before keeps anyway) and the batch mean, value by value, inside its own loops.
 """
 
 from __future__ import annotations
@@ -43,7 +39,7 @@ def backward_reference(dy, x, mean, gamma, inv_std):
     return dx, dgamma, dbeta
 
 
-@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
+@njit(cache=True)  # serial on purpose: see docs/speed.md
 def _shifted_sums(x, shift):
     """Per column, in float64: sum(d) and sum(d^2) with d = x - shift (see forward)."""
     m, c = x.shape
@@ -57,7 +53,7 @@ def _shifted_sums(x, shift):
     return s1, s2
 
 
-@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
+@njit(cache=True)  # serial on purpose: see docs/speed.md
 def _grad_sums(dy, x, mean, inv_std):
     """Per column, in float64: sum(dy) and sum(dy * x_hat), x_hat = (x - mean) * inv_std."""
     m, c = dy.shape
@@ -70,7 +66,7 @@ def _grad_sums(dy, x, mean, inv_std):
     return s1, s2
 
 
-@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
+@njit(cache=True)  # serial on purpose: see docs/speed.md
 def _normalize(x, mean, inv_std, gamma, beta):
     """y = gamma * x_hat + beta, with x_hat = (x - mean) * inv_std."""
     m, c = x.shape
@@ -81,7 +77,7 @@ def _normalize(x, mean, inv_std, gamma, beta):
     return y
 
 
-@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
+@njit(cache=True)  # serial on purpose: see docs/speed.md
 def _grad_input(dy, x, mean, inv_std, scale, mean_dy, mean_dy_xhat):
     m, c = dy.shape
     dx = np.empty_like(dy)
@@ -92,7 +88,7 @@ def _grad_input(dy, x, mean, inv_std, scale, mean_dy, mean_dy_xhat):
     return dx
 
 
-@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
+@njit(cache=True)  # serial on purpose: see docs/speed.md
 def _grad_input_over(dy, x, mean, inv_std, scale, mean_dy, mean_dy_xhat):
     """_grad_input written over dy: a kernel of its own (see elementwise's ``out=``)."""
     m, c = dy.shape

@@ -1,4 +1,5 @@
-"""One Adam step on one weight array, in place: the formulas of ``minicnn.optimizers.Adam``.
+"""One Adam step on one weight array, in place, in one pass: what it accelerates is
+``minicnn.optimizers.Adam.update``, whose formulas it computes.
 
 With g the gradient, m and v the two moment slots, and the bias corrections
 folded into the step size (as Keras does)::
@@ -10,8 +11,7 @@ folded into the step size (as Keras does)::
 
 ``adam_step_reference`` is that in NumPy: each ``+``, ``*``, ``sqrt`` and ``/``
 makes a full-size temporary, about ten passes over memory per weight array.
-``adam_step`` is the same arithmetic, jitted, in one pass (on the seed CIFAR
-model's 592k weights: ~1.4 ms per step in NumPy). Both take the scalars
+``adam_step`` is the same arithmetic, jitted, in one pass. Both take the scalars
 already converted to the weights' dtype, so float32 weights are updated in
 float32 arithmetic by both, as by Keras, and the two agree to rounding
 (a test proves it).
@@ -24,6 +24,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..optimizers import Adam
+
 
 def adam_step_reference(w, g, m, v, alpha, one_minus_beta_1, one_minus_beta_2, epsilon) -> None:
     m += (g - m) * one_minus_beta_1
@@ -33,7 +35,7 @@ def adam_step_reference(w, g, m, v, alpha, one_minus_beta_1, one_minus_beta_2, e
 
 # error_model="numpy": a division by zero gives inf, as in NumPy, instead of
 # a Python exception - without it Numba checks every divisor, and the loop
-# cannot use the CPU's vector instructions (it ran slower than NumPy's ten passes).
+# cannot use the CPU's vector instructions.
 @njit(cache=True, error_model="numpy")
 def _adam_step_flat(w, g, m, v, alpha, one_minus_beta_1, one_minus_beta_2, epsilon):
     # Serial on purpose: the weight arrays are small (a bias has tens of values),
@@ -56,3 +58,22 @@ def adam_step(w, g, m, v, alpha, one_minus_beta_1, one_minus_beta_2, epsilon) ->
     # reshape(-1) of a C-contiguous array is a view, so the flat loop writes into w, m, v
     _adam_step_flat(w.reshape(-1), np.ascontiguousarray(g, dtype=w.dtype).reshape(-1), m.reshape(-1),
                     v.reshape(-1), dtype(alpha), dtype(one_minus_beta_1), dtype(one_minus_beta_2), dtype(epsilon))
+
+
+def apply_optimizer(optimizer, params) -> None:
+    """``optimizer.apply(params)``, with Adam's update in the one-pass kernel above.
+
+    Any other optimizer runs its own (NumPy) ``apply``. The step size alpha is
+    the optimizer's own ``step_size``, so the two paths share every scalar.
+    """
+    if type(optimizer) is not Adam:
+        optimizer.apply(params)
+        return
+    for p in params:
+        if p.trainable and p.grad is not None:
+            f = p.value.dtype.type
+            state = optimizer.state_of(p)
+            adam_step(p.value, p.grad.astype(p.value.dtype, copy=False), state["m"], state["v"],
+                      optimizer.step_size(f), 1 - f(optimizer.beta_1), 1 - f(optimizer.beta_2),
+                      f(optimizer.epsilon))
+    optimizer.iterations += 1
