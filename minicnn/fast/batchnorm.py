@@ -41,13 +41,14 @@ def backward_reference(dy, x, mean, gamma, inv_std):
 
 @njit(cache=True)  # serial on purpose: see docs/speed.md
 def _shifted_sums(x, shift):
-    """Per column, in float64: sum(d) and sum(d^2) with d = x - shift (see forward)."""
+    """Per column, in float64: sum(d) and sum(d^2) with d = x - shift (see forward),
+    d itself in float64 (a float32 difference would round)."""
     m, c = x.shape
     s1 = np.zeros(c)
     s2 = np.zeros(c)
     for i in range(m):
         for j in range(c):
-            d = x[i, j] - shift[j]
+            d = np.float64(x[i, j]) - shift[j]
             s1[j] += d
             s2[j] += d * d
     return s1, s2
@@ -111,7 +112,7 @@ def forward(x, gamma, beta, eps):
     # sum(x^2)/M - mean^2 loses digits when the mean is large against the spread;
     # shifting every column by one of its own values first (any value near the
     # mean does) keeps the subtraction small: var = E[d^2] - E[d]^2, d = x - shift.
-    shift = x[0].copy()
+    shift = x[0].astype(np.float64)
     total, squares = _shifted_sums(x, shift)
     mean_d = total / m
     mean = shift + mean_d

@@ -243,15 +243,24 @@ def bias_leaky_relu_forward(z: np.ndarray, bias: np.ndarray, slope: float) -> np
 #     dz[i, c] = f'(dy[i, c])        and        dbias[c] += dz[i, c]
 
 
+@njit(cache=True)  # serial on purpose: see docs/speed.md
+def _column_sums(rows):
+    m, c = rows.shape
+    sums = np.zeros(c, dtype=np.float64)
+    for i in range(m):
+        for j in range(c):
+            sums[j] += rows[i, j]
+    return sums
+
+
 def channel_sums(a: np.ndarray) -> np.ndarray:
     """Sum of a (..., F) over every axis but the last -> (F,): the bias gradient.
 
-    Written as one matrix-vector product, ones (M,) @ a (M, F) with M = N*OH*OW,
-    because BLAS does it in one pass over a; ``a.sum(axis=(0, 1, 2))`` walks
-    the rows with a strided inner loop.
+    One pass over the (M, F) rows into float64 running sums, as the layers'
+    ``a.sum(axis=..., dtype=np.float64)`` but without NumPy's strided walk.
     """
     rows = np.ascontiguousarray(a).reshape(-1, a.shape[-1])
-    return np.ones(rows.shape[0], dtype=rows.dtype) @ rows
+    return _column_sums(rows).astype(a.dtype)
 
 
 def relu_backward_bias_grad_reference(dy: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -216,8 +216,6 @@ class DenseStep(ConvStep):
     def input_gradient(self, dz):
         return dz @ self.layer.kernel.value.T
 
-    def bias_gradient(self, dz):
-        return dz.sum(axis=0)
 
 
 class BatchNormStep(Step):

@@ -95,13 +95,14 @@ class BatchNormalization(Layer):
         axes = tuple(range(dy.ndim - 1))
         x_hat, inv_std, gamma = self._x_hat, self._inv_std, self.gamma.value
         # float64 sums: these sums of 32k values cancel, and float32 would lose their digits
-        dbeta = dy.sum(axis=axes, dtype=np.float64).astype(dy.dtype)
-        dgamma = (dy * x_hat).sum(axis=axes, dtype=np.float64).astype(dy.dtype)
-        self.beta.grad, self.gamma.grad = dbeta, dgamma
+        dbeta = dy.sum(axis=axes, dtype=np.float64)
+        dgamma = (dy * x_hat).sum(axis=axes, dtype=np.float64)
+        self.beta.grad, self.gamma.grad = dbeta.astype(dy.dtype), dgamma.astype(dy.dtype)
         if not self._training:
             return dy * (gamma * inv_std)        # the statistics are constants
         m = dy.size // dy.shape[-1]               # values per channel
-        return gamma * inv_std * (dy - dbeta / m - x_hat * (dgamma / m))
+        mean_dy, mean_dy_x_hat = (dbeta / m).astype(dy.dtype), (dgamma / m).astype(dy.dtype)
+        return gamma * inv_std * (dy - mean_dy - x_hat * mean_dy_x_hat)
 
     def get_config(self):
         return {"name": self.name, "momentum": self.momentum, "epsilon": self.epsilon}

@@ -103,7 +103,8 @@ class Conv2D(Layer):
         """The backward pass from dz = dL/dz, the gradient before the activation
         (where a loss computed from the logits starts: see ``minicnn.losses``)."""
         if self.bias is not None:
-            self.bias.grad = dz.sum(axis=(0, 1, 2))
+            # a sum of N*OH*OW values: added up in float64, so that no digit is lost
+            self.bias.grad = dz.sum(axis=(0, 1, 2), dtype=np.float64).astype(dz.dtype)
         self.kernel.grad = self.kernel_gradient(self._x, dz)
         return self.input_gradient(dz)
 

@@ -75,7 +75,7 @@ class Dense(Layer):
         """The backward pass from dz = dL/dz, the gradient before the activation
         (where a loss computed from the logits starts: see ``minicnn.losses``)."""
         if self.bias is not None:
-            self.bias.grad = dz.sum(axis=0)
+            self.bias.grad = dz.sum(axis=0, dtype=np.float64).astype(dz.dtype)   # float64: no digit lost
         self.kernel.grad = self._x.T @ dz
         return dz @ self.kernel.value.T
 

@@ -101,11 +101,11 @@ class Model(BaseModel):
     def _ensure_built(self, x: np.ndarray) -> None:
         """Always built (the shapes came with the graph)."""
 
-    def compile(self, loss, optimizer="rmsprop", metrics=None) -> None:
+    def compile(self, loss, optimizer="rmsprop", metrics=None, jit_compile: bool = True) -> None:
         if len(self.outputs) != 1:
             raise ConfigError(f"model {self.name!r} has {len(self.outputs)} outputs; minicnn trains "
                               "models with one output (this one can predict and trace)")
-        super().compile(loss, optimizer, metrics)
+        super().compile(loss, optimizer, metrics, jit_compile)
 
     def _source_names(self, layer: Layer) -> list[str]:
         """Where ``layer``'s inputs come from: layer names, or ``"input"``."""
