@@ -1,21 +1,11 @@
 """Ask glibc to keep freed memory for the next training step, instead of handing it back.
 
-Why this exists (measured on this project's 2-core machine, batch 32): a
-training step allocates every activation and gradient afresh - tens of MB -
+A training step allocates every activation and gradient afresh - tens of MB -
 and frees them at the end. glibc's ``malloc`` serves large arrays with fresh
 ``mmap`` pages, or trims the top of its heap back to the OS once more than a
-few MB there are free, so the next step page-faults the same memory in again,
-zero-filled by the kernel, 4 KiB at a time:
-
-==================  =========================  ============================
-seed model          glibc defaults             with the settings below
-==================  =========================  ============================
-MNIST ``kconv``     ~1,750 page faults / step  ~10 / step, about 3 ms faster
-CIFAR-10 CNN        ~950 page faults / step    ~15 / step, 1-2 ms faster
-==================  =========================  ============================
-
-(``benchmarks/bench_train.py`` counts them for every engine; Keras's own
-allocator takes fewer than 15 per step.) So minicnn sets, once, at import:
+few MB there are free, so the next step page-faults the same memory in
+again, zero-filled by the kernel, 4 KiB at a time (about 1,750 faults per
+MNIST step; ``docs/speed.md``). So minicnn sets, once, at import:
 
 * ``M_MMAP_THRESHOLD`` = 32 MiB: arrays up to that size come from the heap
   (32 MiB is glibc's own upper bound when it adapts this threshold itself).

@@ -7,7 +7,10 @@ Two switches live here, both modelled on Keras:
   finite-difference gradient checks use float64.
 * ``set_backend("im2col" | "numba" | "reference")`` - which convolution and
   pooling kernels every layer calls. ``"reference"`` runs the plain-loop
-  kernels that read like the formulas, so a learner can step through a whole
+  kernels that read like the formulas, and also turns off the fast plan
+  (``minicnn.fast``) whatever ``compile(jit_compile=...)`` says, so every
+  number - convolution, pooling, activations, BatchNorm, the optimizers -
+  comes from plain loops or NumPy and a learner can step through a whole
   model in a debugger; ``"numba"`` runs the same loops jitted; ``"im2col"``
   (the default) unrolls the windows and uses one BLAS matrix multiply. All
   have identical signatures and are tested to agree.

@@ -166,17 +166,20 @@ class ConvStep(Step):
     # the passes
     def forward(self, x, training):
         layer = self.layer
-        self.x = x
+        # what the backward reads is kept in training only: in predict, an array
+        # kept until the next batch would keep its memory out of reuse
+        self.x = x if training else None
         z = self.linear(x, training)
         bias = None if layer.bias is None else layer.bias.value
         if self.relu is not None:
             # y = f(z + bias) written over z: the backward reads y alone
             self.preactivation = None
             if bias is not None:
-                self.y = self.relu.forward_with_bias(z, bias)
+                y = self.relu.forward_with_bias(z, bias)
             else:
-                self.y = self.relu.forward(z, over=writable(z, z.dtype))
-            return self.y
+                y = self.relu.forward(z, over=writable(z, z.dtype))
+            self.y = y if training else None
+            return y
         if bias is not None:
             elementwise.add_bias(z, bias)
         self.preactivation = z
@@ -252,8 +255,9 @@ class ActivationStep(Step):
         self.relu = relu
 
     def forward(self, x, training):
-        self.y = self.relu.forward(x, over=self.may_overwrite_input and writable(x, x.dtype))
-        return self.y
+        y = self.relu.forward(x, over=self.may_overwrite_input and writable(x, x.dtype))
+        self.y = y if training else None
+        return y
 
     def backward(self, dy, dy_is_free):
         return self.relu.backward(dy, self.y, over=dy_is_free and writable(dy, self.y.dtype))
