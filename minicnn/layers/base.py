@@ -24,6 +24,7 @@ import numpy as np
 from .. import config, initializers, seeding
 from ..errors import ConfigError, InputError, NotBuiltError, ShapeError
 from ..naming import snake_case, unique_name
+from .graph import connect
 
 Shape = tuple[int, ...]
 
@@ -88,7 +89,7 @@ class Layer:
         self._params: list[Parameter] = []
         self._hooks: dict[int, Callable] = {}
         self._next_hook = 0
-        # Functional API (minicnn.model.graph): the symbolic tensors this layer
+        # Functional API (minicnn.layers.graph): the symbolic tensors this layer
         # was called on, and the one it returned. None until it is called.
         self.inbound: list | None = None
         self._output = None
@@ -103,7 +104,6 @@ class Layer:
             if not self.built:
                 self.build([a.shape[1:] for a in arrays] if self.multi_input else arrays[0].shape[1:])
             return self.apply(list(arrays) if self.multi_input else arrays[0])
-        from ..model.graph import connect  # the model package imports layers: import late
         return connect(self, inputs)
 
     @property

@@ -1,7 +1,7 @@
 """``Input``: declares the shape of one sample (batch axis excluded).
 
 ``Input((28, 28, 1))`` returns a *symbolic tensor* (see
-``minicnn.model.graph``) made by an ``InputLayer``, as ``keras.Input`` does.
+``minicnn.layers.graph``) made by an ``InputLayer``, as ``keras.Input`` does.
 It serves both model styles:
 
 * ``Sequential([Input((28, 28, 1)), Conv2D(...), ...])`` builds every layer at
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from ..errors import ConfigError
 from .base import Layer
+from .graph import SymbolicTensor
 
 
 class InputLayer(Layer):
@@ -48,7 +49,6 @@ def Input(shape, name: str | None = None):  # noqa: N802 - Keras's spelling
 
     Returns the symbolic tensor of a new ``InputLayer`` (``.layer`` is the layer).
     """
-    from ..model.graph import SymbolicTensor  # the model package imports layers: import late
     layer = InputLayer(shape, name=name)
     layer.output = SymbolicTensor(layer.shape, layer)
     return layer.output

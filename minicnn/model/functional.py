@@ -1,7 +1,7 @@
 """``Model``: the functional API - any graph of layers, not only a chain.
 
 Build the graph by calling layers on symbolic tensors (see
-``minicnn.model.graph``), then hand the model its input and output::
+``minicnn.layers.graph``), then hand the model its input and output::
 
     inputs = Input((32, 32, 3))
     x = Conv2D(16, 3, padding="same")(inputs)
@@ -36,7 +36,7 @@ from ..layers.base import Layer
 from ..layers.input_layer import InputLayer
 from ..naming import unique_name
 from .base import BaseModel
-from .graph import as_tensor_list, keras_order
+from ..layers.graph import as_tensor_list, keras_order
 from .summary import format_summary, print_summary
 
 
@@ -82,7 +82,7 @@ class Model(BaseModel):
     # ------------------------------------------------------------------ structure
     @property
     def layers(self) -> list[Layer]:
-        """``[input layer] + layers``, in Keras's order (see ``minicnn.model.graph``)."""
+        """``[input layer] + layers``, in Keras's order (see ``minicnn.layers.graph``)."""
         return [self.input_layer] + self._layers
 
     @property

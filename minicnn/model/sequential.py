@@ -22,7 +22,7 @@ from ..errors import ConfigError, NotBuiltError, ShapeError
 from ..layers.base import Layer
 from ..layers.input_layer import InputLayer
 from ..naming import unique_name
-from .graph import SymbolicTensor
+from ..layers.graph import SymbolicTensor
 from .summary import format_summary, print_summary
 from .base import BaseModel
 
