@@ -6,11 +6,12 @@
 For each seed model (``kconv`` for MNIST, ``cifar_cnn`` for CIFAR-10), batch 32:
 
 * **train step**: ``train_on_batch`` (Keras), ``train_on_batch`` (minicnn), and
-  zero_grad/forward/backward/step (PyTorch), in *interleaved* rounds - each
-  round times ``--steps`` steps of every engine in turn, so that a slow
-  moment of the machine hits all of them - after warm-up steps; the median
-  over rounds is reported. The order rotates every round and each engine
-  takes one untimed step first (see ``_rotated``).
+  zero_grad/forward/backward/step (PyTorch), each engine in a process of its
+  own (``worker``), in *interleaved* rounds - each round times ``--steps``
+  steps of every engine in turn, so that a slow moment of the machine hits
+  all of them - after warm-up steps; the median over rounds is reported. The
+  order rotates every round and each engine takes one untimed step first
+  (see ``_rotated``).
 * **predict**: images per second of ``predict`` on 1024 images, batch 128.
 * **page faults**: minor page faults per training step (``ru_minflt``) of
   each engine in the same rounds - memory the OS had to map and zero afresh
@@ -21,6 +22,10 @@ For each seed model (``kconv`` for MNIST, ``cifar_cnn`` for CIFAR-10), batch 32:
 * **startup**: a fresh process, empty Numba cache (``NUMBA_CACHE_DIR`` set to
   a new folder): seconds to import minicnn and seconds of the first training
   step (JIT compilation); then the same with the cache warm.
+
+The timed processes run without ``OPENBLAS_CORETYPE`` / ``OPENBLAS_L2_SIZE``
+(see ``machine.py``; ``--blas-as-found`` keeps them), and the result records
+the CPU, its vector extensions, NumPy's BLAS kernel and its sgemm rate.
 
 Peers run only when installed (``pip install ".[bench]"``; PyTorch's CPU
 build with ``pip install torch==2.13.0``). Ratios are minicnn / peer: below
@@ -33,7 +38,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -47,6 +51,7 @@ sys.path.insert(0, str(HERE))
 
 import numpy as np  # noqa: E402
 
+import machine  # noqa: E402
 import peers  # noqa: E402
 
 MODELS = {"kconv": ((28, 28, 1), "MNIST kconv"), "cifar_cnn": ((32, 32, 3), "CIFAR-10 CNN_Classifier")}
@@ -96,53 +101,107 @@ def _rotated(names: list[str], r: int) -> list[str]:
     always runs right after the same one.
 
     An engine's thread pool can keep spinning on the cores after its last
-    step. Measured on the MNIST model (median first step after 5 steps of
-    the other engine, then the second step): minicnn after PyTorch 24.6 ms,
-    then 16.9; Keras after PyTorch 19.5, then 15.2; PyTorch after minicnn
-    53.4, then 33.3. So each engine also takes one untimed step after the
-    switch, and no engine always pays for the same neighbour.
+    step (measured on the MNIST model, first step after 5 steps of another
+    engine, then the second: minicnn after PyTorch 24.6 ms, then 16.9; Keras
+    after PyTorch 19.5, then 15.2). So each engine also takes one untimed
+    step after the switch, and no engine always pays for the same neighbour.
     """
     k = r % len(names)
     return names[k:] + names[:k]
 
 
-def time_training(engines: dict, shape, batch: int, steps: int, rounds: int, warmup: int) -> tuple[dict, dict, dict]:
+PREDICT_BATCH = 128
+
+
+def worker(engine: str, name: str, batch: int, images: int, quick: bool) -> None:
+    """One engine in a process of its own, timed on request: one JSON line per command.
+
+    Commands on stdin: ``warm N`` (N untimed steps), ``train N`` (one untimed
+    step, then N timed ones: ms per step and minor page faults per step),
+    ``predict`` (one untimed batch, then ``images`` images: images/s), ``quit``.
+    Engines share no process: a TensorFlow timed in the same process as
+    another engine was measured 30 ms a step instead of 22 ms (thread pools fighting).
+    """
+    import machine
+    shape = MODELS[name][0]
+    step, predict = make_engines(name, [engine])[engine]
     rng = np.random.default_rng(0)
-    x = rng.random((batch,) + shape, dtype=np.float32)
-    y = rng.integers(0, 10, batch)
-    for step, _ in engines.values():
-        for _ in range(warmup):
-            step(x, y)
-    per_step = {name: [] for name in engines}
-    faults = {name: [] for name in engines}
-    for r in range(rounds):
-        for name in _rotated(list(engines), r):
-            step = engines[name][0]
+    x, y = rng.random((batch,) + shape, dtype=np.float32), rng.integers(0, 10, batch)
+    pictures = np.random.default_rng(1).random((images,) + shape, dtype=np.float32)
+    print(json.dumps({"ready": engine, "machine": machine.describe(quick) if engine == "minicnn" else None}),
+          flush=True)
+    for line in sys.stdin:
+        command, *arg = line.split()
+        reply: dict = {}
+        if command == "warm":
+            for _ in range(int(arg[0])):
+                step(x, y)
+        elif command == "train":
             step(x, y)  # untimed: the previous engine's threads may still be spinning on the cores
+            steps = int(arg[0])
             faults_before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             start = time.perf_counter()
             for _ in range(steps):
                 step(x, y)
-            per_step[name].append((time.perf_counter() - start) / steps * 1000)
-            faults[name].append((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults_before) / steps)
-    return ({name: statistics.median(v) for name, v in per_step.items()},
-            {name: statistics.median(v) for name, v in faults.items()},
-            per_step)
-
-
-def time_predict(engines: dict, shape, images: int, rounds: int) -> dict:
-    x = np.random.default_rng(1).random((images,) + shape, dtype=np.float32)
-    for _, predict in engines.values():
-        predict(x[:256])
-    rates = {name: [] for name in engines}
-    for r in range(rounds):
-        for name in _rotated(list(engines), r):
-            predict = engines[name][1]
-            predict(x[:128])  # untimed, as in time_training
+            reply = {"ms": (time.perf_counter() - start) / steps * 1000,
+                     "faults": (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults_before) / steps}
+        elif command == "predict":
+            predict(pictures[:PREDICT_BATCH])   # untimed, as in train
             start = time.perf_counter()
-            predict(x)
-            rates[name].append(images / (time.perf_counter() - start))
-    return {name: statistics.median(v) for name, v in rates.items()}
+            predict(pictures)
+            reply = {"ips": images / (time.perf_counter() - start)}
+        elif command == "quit":
+            break
+        print(json.dumps(reply), flush=True)
+
+
+class Worker:
+    """The parent's handle on one engine's process."""
+
+    def __init__(self, engine: str, name: str, batch: int, images: int, quick: bool, env: dict) -> None:
+        if engine != "minicnn":
+            env = {**env, "MINICNN_MALLOC": "default"}   # minicnn's malloc settings stay out of the peers
+        self.process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "--worker", engine, name, str(batch), str(images)]
+            + (["--quick"] if quick else []), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        self.hello = self._read()
+
+    def _read(self) -> dict:
+        for line in self.process.stdout:
+            if line.startswith("{"):
+                return json.loads(line)
+        raise RuntimeError(f"engine process {self.process.args} ended (exit code {self.process.wait()})")
+
+    def ask(self, command: str) -> dict:
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        return self._read()
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.stdin.write("quit\n")
+            self.process.stdin.close()
+            self.process.wait(timeout=60)
+
+
+def time_engines(workers: dict[str, Worker], steps: int, rounds: int, warmup: int) -> dict:
+    """Interleaved rounds over the engines' processes: medians of train ms, faults and predict images/s."""
+    for w in workers.values():
+        w.ask(f"warm {warmup}")
+    per_step = {name: [] for name in workers}
+    faults = {name: [] for name in workers}
+    rates = {name: [] for name in workers}
+    for r in range(rounds):
+        for name in _rotated(list(workers), r):
+            reply = workers[name].ask(f"train {steps}")
+            per_step[name].append(reply["ms"])
+            faults[name].append(reply["faults"])
+    for r in range(max(rounds // 2, 1)):
+        for name in _rotated(list(workers), r):
+            rates[name].append(workers[name].ask("predict")["ips"])
+    median = lambda table: {name: statistics.median(v) for name, v in table.items()}  # noqa: E731
+    return {"train_ms": median(per_step), "faults_per_step": median(faults), "train_ms_rounds": per_step,
+            "predict_ips": median(rates)}
 
 
 # ------------------------------------------------------------------ child processes
@@ -199,9 +258,9 @@ def child_startup(name: str) -> None:
     print(json.dumps({"import_s": imported - start, "first_step_s": done - first}))
 
 
-def run_child(args: list[str], env: dict | None = None) -> dict:
+def run_child(args: list[str], env: dict) -> dict:
     out = subprocess.run([sys.executable, str(Path(__file__).resolve()), *args], capture_output=True,
-                         text=True, env={**os.environ, **(env or {})}, timeout=1800)
+                         text=True, env=env, timeout=1800)
     if out.returncode != 0:
         raise RuntimeError(f"child {args} failed:\n{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -211,10 +270,12 @@ def run_child(args: list[str], env: dict | None = None) -> dict:
 def write_report(results: dict, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "train.json").write_text(json.dumps(results, indent=2))
-    lines = [f"# Training benchmark ({results['when']}, {results['machine']})", "",
+    lines = [f"# Training benchmark ({results['when']})", "",
+             f"Machine: {machine.headline(results['machine'])}  ",
              f"Command: `{results['command']}`  ", f"Versions: {results['versions']}  ",
-             f"Batch {results['batch']}, {results['rounds']} interleaved rounds of {results['steps']} steps, "
-             "medians.", ""]
+             f"Batch {results['batch']}, each engine in its own process, {results['rounds']} interleaved "
+             f"rounds of {results['steps']} steps, medians; predict: {results['predict']['images']} images "
+             f"in batches of {results['predict']['batch']}.", ""]
     engines = [e for e in ("minicnn", "keras", "torch") if any(e in r["train_ms"] for r in results["models"].values())]
     lines += ["| model | metric | " + " | ".join(engines) + " | minicnn/keras | minicnn/torch |",
               "|---|---|" + "---|" * len(engines) + "---|---|"]
@@ -277,36 +338,48 @@ def main(argv=None) -> dict:
     parser.add_argument("--no-startup", action="store_true", help="skip the cold/warm first-step children")
     parser.add_argument("--quick", action="store_true", help="tiny run for CI: 2 steps, 1 round, no children")
     parser.add_argument("--out", default=str(HERE / "results"))
+    parser.add_argument("--images", type=int, default=1024, help="images per timed predict")
+    parser.add_argument("--blas-as-found", action="store_true",
+                        help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE in the timed processes (see machine.py)")
+    parser.add_argument("--worker", nargs=4, metavar=("ENGINE", "MODEL", "BATCH", "IMAGES"), help=argparse.SUPPRESS)
     parser.add_argument("--child-memory", nargs=3, metavar=("ENGINE", "MODEL", "STEPS"), help=argparse.SUPPRESS)
     parser.add_argument("--child-startup", metavar="MODEL", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.worker:
+        return worker(args.worker[0], args.worker[1], int(args.worker[2]), int(args.worker[3]), args.quick)
     if args.child_memory:
         return child_memory(args.child_memory[0], args.child_memory[1], int(args.child_memory[2]))
     if args.child_startup:
         return child_startup(args.child_startup)
     if args.quick:
         args.steps, args.rounds, args.warmup, args.no_memory, args.no_startup = 2, 1, 1, True, True
+        args.images = 256
 
-    results = {"when": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+    env = machine.clean_env(keep_blas_overrides=args.blas_as_found)
+    results = {"when": time.strftime("%Y-%m-%d"),
                "command": "python benchmarks/bench_train.py" + (" --quick" if args.quick else ""),
                "versions": peers.versions(), "batch": args.batch, "steps": args.steps, "rounds": args.rounds,
-               "models": {}}
+               "predict": {"images": args.images, "batch": PREDICT_BATCH}, "models": {}}
+    engines = ["minicnn"] + [p for p in args.peers
+                             if (p == "keras" and peers.keras_available()) or (p == "torch" and peers.torch_available())]
     for name in args.models:
-        shape = MODELS[name][0]
-        engines = make_engines(name, args.peers)
-        train_ms, faults, rounds_ms = time_training(engines, shape, args.batch, args.steps, args.rounds, args.warmup)
-        record = {"train_ms": train_ms, "faults_per_step": faults, "train_ms_rounds": rounds_ms,
-                  "predict_ips": time_predict(engines, shape, 256 if args.quick else 1024, max(args.rounds // 2, 1))}
+        workers = {engine: Worker(engine, name, args.batch, args.images, args.quick, env) for engine in engines}
+        try:
+            results.setdefault("machine", workers["minicnn"].hello["machine"])
+            record = time_engines(workers, args.steps, args.rounds, args.warmup)
+        finally:
+            for w in workers.values():
+                w.close()
         if not args.no_memory:
-            memory = {engine: run_child(["--child-memory", engine, name, "200"]) for engine in engines}
+            memory = {engine: run_child(["--child-memory", engine, name, "200"], env) for engine in engines}
             record["peak_mib"] = {engine: m["peak_mib"] for engine, m in memory.items()}
             record["before_fit_mib"] = {engine: m["before_mib"] for engine, m in memory.items()}
         results["models"][name] = record
         print(name, json.dumps(record, indent=1), flush=True)
     if not args.no_startup:
         with tempfile.TemporaryDirectory() as cache:
-            cold = run_child(["--child-startup", "cifar_cnn"], {"NUMBA_CACHE_DIR": cache})
-            warm = run_child(["--child-startup", "cifar_cnn"], {"NUMBA_CACHE_DIR": cache})
+            cold = run_child(["--child-startup", "cifar_cnn"], {**env, "NUMBA_CACHE_DIR": cache})
+            warm = run_child(["--child-startup", "cifar_cnn"], {**env, "NUMBA_CACHE_DIR": cache})
         results["startup"] = {"cold": cold, "warm": warm}
         print("startup", results["startup"])
     write_report(results, Path(args.out))
