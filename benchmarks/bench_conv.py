@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -30,10 +29,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import numpy as np  # noqa: E402
 
-import peers  # noqa: E402
-from minicnn import kernels, zoo  # noqa: E402
+from minicnn.bench import machine, peers  # noqa: E402
+from minicnn.bench.conv import bench_shape  # noqa: E402
+from minicnn import zoo  # noqa: E402
 from minicnn.layers import Conv2D  # noqa: E402
 
 LARGER = [("larger", (32, 32, 64), 128, 3, 1, "same"), ("larger", (28, 28, 128), 128, 3, 1, "same")]
@@ -51,90 +50,8 @@ def seed_shapes() -> list[tuple]:
     return shapes
 
 
-def median_time(fn, repeats: int) -> tuple[float, float]:
-    """(cold first call, median of ``repeats`` warm calls), in seconds."""
-    start = time.perf_counter()
-    fn()
-    cold = time.perf_counter() - start
-    warm = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        warm.append(time.perf_counter() - start)
-    return cold, statistics.median(warm)
-
-
 def matmul_gflops(n: int, repeats: int) -> float:
-    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
-    _, t = median_time(lambda: a @ a, repeats)
-    return 2 * n ** 3 / t / 1e9
-
-
-def minicnn_ops(impl, x, k, stride, geo):
-    n, h, w, _ = x.shape
-    kh, kw = k.shape[:2]
-    dy = np.ones((n, geo.out_h, geo.out_w, k.shape[3]), dtype=x.dtype)
-    return {
-        "forward": lambda: impl.conv2d_forward(x, k, stride, stride, geo.pad_top, geo.pad_left, geo.out_h, geo.out_w),
-        "grad_input": lambda: impl.conv2d_backward_input(dy, k, h, w, stride, stride, geo.pad_top, geo.pad_left),
-        "grad_kernel": lambda: impl.conv2d_backward_kernel(x, dy, kh, kw, stride, stride, geo.pad_top, geo.pad_left),
-    }
-
-
-def tf_ops(x, k, stride, padding, geo):
-    import tensorflow as tf
-    xt, kt = tf.constant(x), tf.constant(k)
-    dy = tf.ones((x.shape[0], geo.out_h, geo.out_w, k.shape[3]), dtype=tf.float32)
-    strides, pad = [1, stride, stride, 1], padding.upper()
-    return {
-        "forward": lambda: tf.nn.conv2d(xt, kt, strides, pad).numpy(),
-        "grad_input": lambda: tf.raw_ops.Conv2DBackpropInput(input_sizes=list(x.shape), filter=kt, out_backprop=dy,
-                                                             strides=strides, padding=pad).numpy(),
-        "grad_kernel": lambda: tf.raw_ops.Conv2DBackpropFilter(input=xt, filter_sizes=list(k.shape), out_backprop=dy,
-                                                               strides=strides, padding=pad).numpy(),
-    }
-
-
-def torch_ops(x, k, stride, geo):
-    import torch
-    import torch.nn.functional as F
-    # TensorFlow's 'same' may pad one more pixel at the bottom/right: pad explicitly, convolve unpadded.
-    xp = torch.from_numpy(np.ascontiguousarray(np.pad(
-        x, ((0, 0), (geo.pad_top, geo.pad_bottom), (geo.pad_left, geo.pad_right), (0, 0))).transpose(0, 3, 1, 2)))
-    kt = torch.from_numpy(np.ascontiguousarray(k.transpose(3, 2, 0, 1)))
-    dy = torch.ones((x.shape[0], k.shape[3], geo.out_h, geo.out_w))
-    return {
-        "forward": lambda: F.conv2d(xp, kt, stride=stride),
-        "grad_input": lambda: torch.nn.grad.conv2d_input(xp.shape, kt, dy, stride=stride),
-        "grad_kernel": lambda: torch.nn.grad.conv2d_weight(xp, kt.shape, dy, stride=stride),
-    }
-
-
-def bench_shape(spec, batch: int, repeats: int, engines: list[str], peak: float) -> dict:
-    label, (h, w, c), filters, ksize, stride, padding = spec
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((batch, h, w, c), dtype=np.float32)
-    k = rng.standard_normal((ksize, ksize, c, filters), dtype=np.float32)
-    geo = kernels.window_geometry(h, w, (ksize, ksize), (stride, stride), padding)
-    flops = 2.0 * batch * geo.out_h * geo.out_w * ksize * ksize * c * filters
-    row = {"shape": f"{label}: {batch}x{h}x{w}x{c} -> {filters}, k{ksize} s{stride} {padding}", "gflop": flops / 1e9,
-           "ops": {}}
-    suites = {}
-    for name in ("im2col", "numba", "reference"):
-        if name == "reference" and label != "small":
-            continue    # plain Python loops: minutes per call on real shapes
-        suites[name] = minicnn_ops(kernels.IMPLEMENTATIONS[name], x, k, stride, geo)
-    if "tensorflow" in engines:
-        suites["tensorflow"] = tf_ops(x, k, stride, padding, geo)
-    if "torch" in engines:
-        suites["torch"] = torch_ops(x, k, stride, geo)
-    for engine, ops in suites.items():
-        for op, fn in ops.items():
-            cold, warm = median_time(fn, 1 if engine == "reference" else repeats)
-            row["ops"].setdefault(op, {})[engine] = {
-                "cold_ms": cold * 1e3, "warm_ms": warm * 1e3, "gflops": flops / warm / 1e9,
-                "of_matmul": flops / warm / 1e9 / peak}
-    return row
+    return machine.sgemm_gflops(n, repeats)
 
 
 def write_report(results: dict, out: Path) -> None:

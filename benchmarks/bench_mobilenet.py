@@ -28,7 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import peers  # noqa: E402
+from minicnn.bench import peers  # noqa: E402
 
 from minicnn.applications import MobileNetV2  # noqa: E402
 from minicnn.io import save_keras_weights  # noqa: E402

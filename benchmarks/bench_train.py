@@ -37,13 +37,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -51,157 +48,9 @@ sys.path.insert(0, str(HERE))
 
 import numpy as np  # noqa: E402
 
-import machine  # noqa: E402
-import peers  # noqa: E402
 
-MODELS = {"kconv": ((28, 28, 1), "MNIST kconv"), "cifar_cnn": ((32, 32, 3), "CIFAR-10 CNN_Classifier")}
-
-
-def build_minicnn(name: str):
-    import minicnn
-    from minicnn import zoo
-    model = {"kconv": zoo.mnist_cnn, "cifar_cnn": zoo.cifar10_cnn}[name](seed=0)
-    model.compile(loss="sparse_categorical_crossentropy", optimizer=minicnn.optimizers.Adam())
-    return model
-
-
-def make_engines(name: str, wanted: list[str]) -> dict:
-    """``{engine: (train_step(x, y), predict(x))}`` for every available engine."""
-    model = build_minicnn(name)
-    engines = {"minicnn": (lambda x, y: model.train_on_batch(x, y),
-                           lambda x: model.predict(x, batch_size=128, verbose=0))}
-    if "keras" in wanted and peers.keras_available():
-        peer = peers.keras_model(model)
-        engines["keras"] = (lambda x, y: peer.train_on_batch(x, y),
-                            lambda x: peer.predict(x, batch_size=128, verbose=0))
-    if "torch" in wanted and peers.torch_available():
-        import torch
-        net, make_optimizer = peers.torch_model(model)
-        optimizer, criterion = make_optimizer(), torch.nn.CrossEntropyLoss()
-
-        def torch_step(x, y):
-            net.train()
-            optimizer.zero_grad()
-            loss = criterion(net(torch.from_numpy(peers.to_nchw(x))), torch.from_numpy(y))
-            loss.backward()
-            optimizer.step()
-            return float(loss)
-
-        def torch_predict(x):
-            net.eval()
-            with torch.no_grad():
-                return np.concatenate([net(torch.from_numpy(peers.to_nchw(x[i:i + 128]))).numpy()
-                                       for i in range(0, len(x), 128)])
-        engines["torch"] = (torch_step, torch_predict)
-    return engines
-
-
-def _rotated(names: list[str], r: int) -> list[str]:
-    """The engines in round r's order: rotated every round, so that no engine
-    always runs right after the same one.
-
-    An engine's thread pool can keep spinning on the cores after its last
-    step (measured on the MNIST model, first step after 5 steps of another
-    engine, then the second: minicnn after PyTorch 24.6 ms, then 16.9; Keras
-    after PyTorch 19.5, then 15.2). So each engine also takes one untimed
-    step after the switch, and no engine always pays for the same neighbour.
-    """
-    k = r % len(names)
-    return names[k:] + names[:k]
-
-
-PREDICT_BATCH = 128
-
-
-def worker(engine: str, name: str, batch: int, images: int, quick: bool) -> None:
-    """One engine in a process of its own, timed on request: one JSON line per command.
-
-    Commands on stdin: ``warm N`` (N untimed steps), ``train N`` (one untimed
-    step, then N timed ones: ms per step and minor page faults per step),
-    ``predict`` (one untimed batch, then ``images`` images: images/s), ``quit``.
-    Engines share no process: a TensorFlow timed in the same process as
-    another engine was measured 30 ms a step instead of 22 ms (thread pools fighting).
-    """
-    import machine
-    shape = MODELS[name][0]
-    step, predict = make_engines(name, [engine])[engine]
-    rng = np.random.default_rng(0)
-    x, y = rng.random((batch,) + shape, dtype=np.float32), rng.integers(0, 10, batch)
-    pictures = np.random.default_rng(1).random((images,) + shape, dtype=np.float32)
-    print(json.dumps({"ready": engine, "machine": machine.describe(quick) if engine == "minicnn" else None}),
-          flush=True)
-    for line in sys.stdin:
-        command, *arg = line.split()
-        reply: dict = {}
-        if command == "warm":
-            for _ in range(int(arg[0])):
-                step(x, y)
-        elif command == "train":
-            step(x, y)  # untimed: the previous engine's threads may still be spinning on the cores
-            steps = int(arg[0])
-            faults_before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-            start = time.perf_counter()
-            for _ in range(steps):
-                step(x, y)
-            reply = {"ms": (time.perf_counter() - start) / steps * 1000,
-                     "faults": (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults_before) / steps}
-        elif command == "predict":
-            predict(pictures[:PREDICT_BATCH])   # untimed, as in train
-            start = time.perf_counter()
-            predict(pictures)
-            reply = {"ips": images / (time.perf_counter() - start)}
-        elif command == "quit":
-            break
-        print(json.dumps(reply), flush=True)
-
-
-class Worker:
-    """The parent's handle on one engine's process."""
-
-    def __init__(self, engine: str, name: str, batch: int, images: int, quick: bool, env: dict) -> None:
-        if engine != "minicnn":
-            env = {**env, "MINICNN_MALLOC": "default"}   # minicnn's malloc settings stay out of the peers
-        self.process = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "--worker", engine, name, str(batch), str(images)]
-            + (["--quick"] if quick else []), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
-        self.hello = self._read()
-
-    def _read(self) -> dict:
-        for line in self.process.stdout:
-            if line.startswith("{"):
-                return json.loads(line)
-        raise RuntimeError(f"engine process {self.process.args} ended (exit code {self.process.wait()})")
-
-    def ask(self, command: str) -> dict:
-        self.process.stdin.write(command + "\n")
-        self.process.stdin.flush()
-        return self._read()
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.stdin.write("quit\n")
-            self.process.stdin.close()
-            self.process.wait(timeout=60)
-
-
-def time_engines(workers: dict[str, Worker], steps: int, rounds: int, warmup: int) -> dict:
-    """Interleaved rounds over the engines' processes: medians of train ms, faults and predict images/s."""
-    for w in workers.values():
-        w.ask(f"warm {warmup}")
-    per_step = {name: [] for name in workers}
-    faults = {name: [] for name in workers}
-    rates = {name: [] for name in workers}
-    for r in range(rounds):
-        for name in _rotated(list(workers), r):
-            reply = workers[name].ask(f"train {steps}")
-            per_step[name].append(reply["ms"])
-            faults[name].append(reply["faults"])
-    for r in range(max(rounds // 2, 1)):
-        for name in _rotated(list(workers), r):
-            rates[name].append(workers[name].ask("predict")["ips"])
-    median = lambda table: {name: statistics.median(v) for name, v in table.items()}  # noqa: E731
-    return {"train_ms": median(per_step), "faults_per_step": median(faults), "train_ms_rounds": per_step,
-            "predict_ips": median(rates)}
+from minicnn.bench import machine, peers  # noqa: E402
+from minicnn.bench.train import MODELS, build_minicnn, make_engines, measure, table  # noqa: E402
 
 
 # ------------------------------------------------------------------ child processes
@@ -243,19 +92,28 @@ def child_memory(engine: str, name: str, steps: int) -> None:
     print(json.dumps({"before_mib": before, "peak_mib": peak_rss_mib()}))
 
 
-def child_startup(name: str) -> None:
-    """Run in a fresh process: import time and first-step time (Numba compiles here)."""
-    start = time.perf_counter()
-    import minicnn  # noqa: F401
-    imported = time.perf_counter()
-    model = build_minicnn(name)
-    shape = MODELS[name][0]
-    x = np.random.default_rng(0).random((32,) + shape, dtype=np.float32)
-    y = np.zeros(32, dtype=np.int64)
-    first = time.perf_counter()
-    model.train_on_batch(x, y)
-    done = time.perf_counter()
-    print(json.dumps({"import_s": imported - start, "first_step_s": done - first}))
+STARTUP_SCRIPT = """
+import json, time
+start = time.perf_counter()
+import numpy as np
+import minicnn
+from minicnn.bench.train import build_minicnn, MODELS
+imported = time.perf_counter()
+model = build_minicnn({name!r})
+x = np.random.default_rng(0).random((32,) + MODELS[{name!r}][0], dtype=np.float32)
+first = time.perf_counter()
+model.train_on_batch(x, np.zeros(32, dtype=np.int64))
+print(json.dumps({{"import_s": imported - start, "first_step_s": time.perf_counter() - first}}))
+"""
+
+
+def child_startup(name: str, env: dict) -> dict:
+    """A fresh interpreter: seconds to import minicnn, and of the first training step (Numba compiles here)."""
+    out = subprocess.run([sys.executable, "-c", STARTUP_SCRIPT.format(name=name)], capture_output=True,
+                         text=True, env=env, timeout=1800)
+    if out.returncode != 0:
+        raise RuntimeError(f"startup child failed:\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def run_child(args: list[str], env: dict) -> dict:
@@ -276,22 +134,7 @@ def write_report(results: dict, out: Path) -> None:
              f"Batch {results['batch']}, each engine in its own process, {results['rounds']} interleaved "
              f"rounds of {results['steps']} steps, medians; predict: {results['predict']['images']} images "
              f"in batches of {results['predict']['batch']}.", ""]
-    engines = [e for e in ("minicnn", "keras", "torch") if any(e in r["train_ms"] for r in results["models"].values())]
-    lines += ["| model | metric | " + " | ".join(engines) + " | minicnn/keras | minicnn/torch |",
-              "|---|---|" + "---|" * len(engines) + "---|---|"]
-    for name, r in results["models"].items():
-        for metric, key, fmt in (("train step (ms)", "train_ms", "{:.1f}"), ("predict (images/s)", "predict_ips", "{:.0f}"),
-                                 ("page faults per train step", "faults_per_step", "{:.0f}"),
-                                 ("peak RSS of a 200-step fit (MiB)", "peak_mib", "{:.0f}"),
-                                 ("RSS before that fit (MiB)", "before_fit_mib", "{:.0f}")):
-            row = r.get(key, {})
-            if not row:
-                continue
-            # a ratio of page-fault counts near 0 says nothing; the counts are shown as they are
-            ratio = lambda peer: f"{row['minicnn'] / row[peer]:.2f}" if peer in row and key != "faults_per_step" \
-                else "-"  # noqa: E731
-            lines.append(f"| {MODELS[name][1]} | {metric} | " + " | ".join(
-                fmt.format(row[e]) if e in row else "-" for e in engines) + f" | {ratio('keras')} | {ratio('torch')} |")
+    lines += table(results)
     lines += ["", "Train step per round (ms, fastest - slowest of the rounds; the machine's noise):", ""]
     for name, r in results["models"].items():
         spread = ", ".join(f"{e} {min(v):.1f} - {max(v):.1f}" for e, v in r.get("train_ms_rounds", {}).items())
@@ -302,6 +145,7 @@ def write_report(results: dict, out: Path) -> None:
                   f"{s['cold']['import_s']:.1f} s; first training step {s['cold']['first_step_s']:.1f} s with an empty "
                   f"Numba cache, {s['warm']['first_step_s']:.2f} s with a warm one."]
     (out / "train.md").write_text("\n".join(lines) + "\n")
+    engines = [e for e in ("minicnn", "keras", "torch") if any(e in r["train_ms"] for r in results["models"].values())]
     _chart(results, out / "train.png", engines)
 
 
@@ -341,45 +185,29 @@ def main(argv=None) -> dict:
     parser.add_argument("--images", type=int, default=1024, help="images per timed predict")
     parser.add_argument("--blas-as-found", action="store_true",
                         help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE in the timed processes (see machine.py)")
-    parser.add_argument("--worker", nargs=4, metavar=("ENGINE", "MODEL", "BATCH", "IMAGES"), help=argparse.SUPPRESS)
     parser.add_argument("--child-memory", nargs=3, metavar=("ENGINE", "MODEL", "STEPS"), help=argparse.SUPPRESS)
-    parser.add_argument("--child-startup", metavar="MODEL", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.worker:
-        return worker(args.worker[0], args.worker[1], int(args.worker[2]), int(args.worker[3]), args.quick)
     if args.child_memory:
         return child_memory(args.child_memory[0], args.child_memory[1], int(args.child_memory[2]))
-    if args.child_startup:
-        return child_startup(args.child_startup)
     if args.quick:
         args.steps, args.rounds, args.warmup, args.no_memory, args.no_startup = 2, 1, 1, True, True
         args.images = 256
 
     env = machine.clean_env(keep_blas_overrides=args.blas_as_found)
-    results = {"when": time.strftime("%Y-%m-%d"),
-               "command": "python benchmarks/bench_train.py" + (" --quick" if args.quick else ""),
-               "versions": peers.versions(), "batch": args.batch, "steps": args.steps, "rounds": args.rounds,
-               "predict": {"images": args.images, "batch": PREDICT_BATCH}, "models": {}}
-    engines = ["minicnn"] + [p for p in args.peers
-                             if (p == "keras" and peers.keras_available()) or (p == "torch" and peers.torch_available())]
-    for name in args.models:
-        workers = {engine: Worker(engine, name, args.batch, args.images, args.quick, env) for engine in engines}
-        try:
-            results.setdefault("machine", workers["minicnn"].hello["machine"])
-            record = time_engines(workers, args.steps, args.rounds, args.warmup)
-        finally:
-            for w in workers.values():
-                w.close()
+    results = measure(args.models, args.peers, args.batch, args.steps, args.rounds, args.warmup, args.images,
+                      args.quick, args.blas_as_found)
+    results["command"] = "python benchmarks/bench_train.py" + (" --quick" if args.quick else "")
+    engines = list(next(iter(results["models"].values()))["train_ms"])
+    for name, record in results["models"].items():
         if not args.no_memory:
             memory = {engine: run_child(["--child-memory", engine, name, "200"], env) for engine in engines}
             record["peak_mib"] = {engine: m["peak_mib"] for engine, m in memory.items()}
             record["before_fit_mib"] = {engine: m["before_mib"] for engine, m in memory.items()}
-        results["models"][name] = record
         print(name, json.dumps(record, indent=1), flush=True)
     if not args.no_startup:
         with tempfile.TemporaryDirectory() as cache:
-            cold = run_child(["--child-startup", "cifar_cnn"], {**env, "NUMBA_CACHE_DIR": cache})
-            warm = run_child(["--child-startup", "cifar_cnn"], {**env, "NUMBA_CACHE_DIR": cache})
+            cold = child_startup("cifar_cnn", {**env, "NUMBA_CACHE_DIR": cache})
+            warm = child_startup("cifar_cnn", {**env, "NUMBA_CACHE_DIR": cache})
         results["startup"] = {"cold": cold, "warm": warm}
         print("startup", results["startup"])
     write_report(results, Path(args.out))

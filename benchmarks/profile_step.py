@@ -15,7 +15,7 @@ Three views of the same steps of ``train_on_batch`` on the fast plan:
   times the core count - the share of the machine the step keeps busy. The
   BLAS products run on every core; the Numba kernels on one.
 
-Run with ``OPENBLAS_CORETYPE`` / ``OPENBLAS_L2_SIZE`` unset (see ``machine.py``).
+Run with ``OPENBLAS_CORETYPE`` / ``OPENBLAS_L2_SIZE`` unset (see ``minicnn/bench/machine.py``).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ sys.path.insert(0, str(HERE))
 
 import numpy as np  # noqa: E402
 
-import machine  # noqa: E402
+from minicnn.bench import machine  # noqa: E402
 
 MODELS = {"kconv": (28, 28, 1), "cifar_cnn": (32, 32, 3)}
 
