@@ -126,7 +126,7 @@ def test_batchnorm_batch_of_one_in_training_is_allowed():
     (lambda m: m.fit(np.zeros((2, 28, 28, 1), np.float32), np.array([0, 1]), batch_size=0, verbose=0),
      InputError, "batch_size must be a positive int"),
     (lambda m: m.fit(np.zeros((2, 28, 28, 1), np.float32), np.array([0, 1]), validation_split=1.5,
-                     verbose=0), InputError, r"validation_split must be in \[0, 1\)"),
+                     verbose=0), InputError, r"validation_split must be a number in \[0, 1\)"),
     (lambda m: m.fit(np.zeros((2, 28, 28, 1), np.float32), np.array([[0.0, 1.0]] * 2), verbose=0),
      ShapeError, r"expected y_true of shape \(2,\)"),
 ])

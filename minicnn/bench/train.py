@@ -24,10 +24,22 @@ from . import machine, peers
 MODELS = {"kconv": ((28, 28, 1), "MNIST kconv"), "cifar_cnn": ((32, 32, 3), "CIFAR-10 CNN_Classifier")}
 
 
+def shape_and_label(name: str) -> tuple[tuple[int, int, int], str]:
+    """``"cifar_cnn"`` -> its input shape and label; ``"cifar_cnn@64"``: the same layers on 64x64 images."""
+    base, _, size = name.partition("@")
+    shape, label = MODELS[base]
+    if size:
+        shape = (int(size), int(size), shape[2])
+        label = f"{label} at {size}x{size}"
+    return shape, label
+
+
 def build_minicnn(name: str):
     import minicnn
     from minicnn import zoo
-    model = {"kconv": zoo.mnist_cnn, "cifar_cnn": zoo.cifar10_cnn}[name](seed=0)
+    shape, _ = shape_and_label(name)
+    model = {"kconv": zoo.mnist_cnn, "cifar_cnn": zoo.cifar10_cnn}[name.partition("@")[0]](
+        input_shape=shape, seed=0)
     model.compile(loss="sparse_categorical_crossentropy", optimizer=minicnn.optimizers.Adam())
     return model
 
@@ -90,7 +102,7 @@ def worker(engine: str, name: str, batch: int, images: int, quick: bool) -> None
     Engines share no process: a TensorFlow timed in the same process as
     another engine was measured 30 ms a step instead of 22 ms (thread pools fighting).
     """
-    shape = MODELS[name][0]
+    shape, _ = shape_and_label(name)
     step, predict = make_engines(name, [engine])[engine]
     rng = np.random.default_rng(0)
     x, y = rng.random((batch,) + shape, dtype=np.float32), rng.integers(0, 10, batch)
@@ -158,7 +170,7 @@ class Worker:
             self.process.wait(timeout=60)
 
 
-def time_engines(workers: dict[str, Worker], steps: int, rounds: int, warmup: int) -> dict:
+def time_engines(workers: dict[str, Worker], steps: int, rounds: int, warmup: int, predict: bool = True) -> dict:
     """Interleaved rounds over the engines' processes: medians of train ms, faults and predict images/s."""
     for w in workers.values():
         w.ask(f"warm {warmup}")
@@ -171,19 +183,25 @@ def time_engines(workers: dict[str, Worker], steps: int, rounds: int, warmup: in
             per_step[name].append(reply["ms"])
             faults[name].append(reply["faults"])
     small = {name: [] for name in workers}
-    for r in range(max(rounds // 2, 1)):
+    for r in range(max(rounds // 2, 1) if predict else 0):
         for name in _rotated(list(workers), r):
             rates[name].append(workers[name].ask("predict")["ips"])
             small[name].append(workers[name].ask(f"predict_small {max(steps, 2)}")["ips"])
-    median = lambda table: {name: statistics.median(v) for name, v in table.items()}  # noqa: E731
+    median = lambda table: {name: statistics.median(v) for name, v in table.items() if v}  # noqa: E731
     return {"train_ms": median(per_step), "faults_per_step": median(faults), "train_ms_rounds": per_step,
             "predict_ips": median(rates), "predict_small_ips": median(small)}
 
 
 def measure(models: list[str], wanted_peers: list[str], batch: int = 32, steps: int = 20, rounds: int = 7,
-            warmup: int = 5, images: int = 1024, quick: bool = False, blas_as_found: bool = False) -> dict:
-    """Time the seed models on minicnn and the installed peers, each engine in its own process."""
+            warmup: int = 5, images: int = 1024, quick: bool = False, blas_as_found: bool = False,
+            threads: int | None = None, predict: bool = True) -> dict:
+    """Time the seed models on minicnn and the installed peers, each engine in its own process
+    (``threads``: the thread count every engine's pools get; default: theirs)."""
     env = machine.clean_env(keep_blas_overrides=blas_as_found)
+    if threads is not None:
+        env.update({name: str(threads) for name in ("OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS", "OMP_NUM_THREADS",
+                                                     "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
+                                                     "TF_NUM_INTEROP_THREADS")})
     results = {"when": time.strftime("%Y-%m-%d"), "versions": peers.versions(), "batch": batch, "steps": steps,
                "rounds": rounds, "predict": {"images": images, "batch": PREDICT_BATCH}, "models": {}}
     engines = ["minicnn"] + [p for p in wanted_peers
@@ -192,7 +210,7 @@ def measure(models: list[str], wanted_peers: list[str], batch: int = 32, steps: 
         workers = {engine: Worker(engine, name, batch, images, quick, env) for engine in engines}
         try:
             results.setdefault("machine", workers["minicnn"].hello["machine"])
-            results["models"][name] = time_engines(workers, steps, rounds, warmup)
+            results["models"][name] = time_engines(workers, steps, rounds, warmup, predict)
         finally:
             for w in workers.values():
                 w.close()
@@ -217,7 +235,7 @@ def table(results: dict) -> list[str]:
             # a ratio of page-fault counts near 0 says nothing; the counts are shown as they are
             ratio = lambda peer: f"{row['minicnn'] / row[peer]:.2f}" if peer in row and key != "faults_per_step" \
                 else "-"  # noqa: E731
-            lines.append(f"| {MODELS[name][1]} | {metric} | " + " | ".join(
+            lines.append(f"| {shape_and_label(name)[1]} | {metric} | " + " | ".join(
                 fmt.format(row[e]) if e in row else "-" for e in engines) + f" | {ratio('keras')} | {ratio('torch')} |")
     return lines
 

@@ -11,25 +11,60 @@ The recipe, used for every file minicnn writes that a user would hate to lose
 3. ``os.replace`` the temporary file onto the target name (atomic on POSIX and
    Windows);
 4. on any failure - including ``KeyboardInterrupt`` - delete the temporary file.
+
+The new file gets the mode an ordinary ``open`` would give it (0666 less the
+umask), and a file written over keeps its own mode. A process killed during
+a write (SIGKILL runs no clean-up) leaves its temporary file behind; the next
+write to the same target removes such leftovers once they are a minute old
+(younger ones may belong to a save still under way).
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import BinaryIO, Callable
+
+
+STALE_SECONDS = 60
+
+
+def _mode_for(path: Path) -> int:
+    """The target's own mode when it exists, else what ``open`` would give a new file."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def _remove_leftovers(path: Path) -> None:
+    """Temporary files of earlier writes to ``path`` that a killed process left behind."""
+    cutoff = time.time() - STALE_SECONDS
+    for leftover in path.parent.glob(f".{path.name}.*.tmp"):
+        try:
+            if leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
+        except OSError:
+            pass
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> Path:
     """Call ``write(f)`` on a temporary binary file, then move it onto ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(path)
+    mode = _mode_for(path)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
+            if hasattr(os, "fchmod"):           # POSIX; elsewhere the mode stays as created
+                os.fchmod(f.fileno(), mode)
             os.fsync(f.fileno())
         os.replace(tmp_name, path)
     except BaseException:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
+import re
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +40,9 @@ from ..errors import MiniCNNError, ModelFileError
 from ..model.base import BaseModel
 from ..model.functional import Model
 from ..model.sequential import Sequential
+from ..layers.base import weight_budget
 from .atomic import atomic_write
+from .npz_reader import NpzReader
 
 FORMAT = "minicnn-model"
 FORMAT_VERSION = 2             # Sequential models
@@ -105,41 +107,56 @@ def save_model(model, path: str | os.PathLike, include_compile: bool = True,
     return atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
-def _read(path: Path) -> dict[str, np.ndarray]:
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            if not isinstance(archive, np.lib.npyio.NpzFile):
-                raise ModelFileError(f"{path}: a single .npy array, not a minicnn model file")
-            return {name: archive[name] for name in archive.files}
-    except FileNotFoundError:
-        raise ModelFileError(f"{path}: no such model file") from None
-    except ModelFileError:
-        raise
-    # zipfile and the .npy reader raise many kinds of errors on damaged bytes
-    # (a flipped bit in a header can even surface as UnicodeDecodeError or
-    # zlib.error); every one of them means "this file is damaged".
-    except Exception as exc:  # noqa: BLE001
-        raise ModelFileError(f"{path}: not a readable minicnn model file (truncated or corrupt: "
-                             f"{type(exc).__name__}: {exc})") from None
+#: member names a model file may hold, and the most bytes one member may declare
+_MEMBERS = re.compile(r"config|compile|w\d{4}|o\d{4}")
+MEMBER_CAP = 2**31
+CONFIG_CAP = 16 * 2**20
 
 
-def _read_config(path: Path, arrays: dict[str, np.ndarray]) -> dict:
-    entry = arrays.pop("config", None)
-    if entry is None:
+def _read_config(path: Path, archive: NpzReader) -> dict:
+    if "config" not in archive.members:
         raise ModelFileError(f"{path}: no 'config' entry; not a minicnn model file")
-    if entry.dtype.kind != "U" or entry.ndim != 0:
-        raise ModelFileError(f"{path}: the config entry is {entry.dtype} {entry.shape}, expected one string")
+    shape, dtype = archive.header("config")
+    if dtype.kind != "U" or shape != () or archive.members["config"].file_size > CONFIG_CAP:
+        raise ModelFileError(f"{path}: the config entry is {dtype} {shape}, expected one string "
+                             f"of at most {CONFIG_CAP} bytes")
     try:
-        config = json.loads(str(entry))
-    except ValueError as exc:
-        raise ModelFileError(f"{path}: the config entry is not valid JSON ({exc})") from None
+        config = json.loads(str(archive.read("config")))
+    except (ValueError, RecursionError) as exc:
+        raise ModelFileError(f"{path}: the config entry is not valid JSON ({type(exc).__name__})") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         found = config.get("format") if isinstance(config, dict) else type(config).__name__
         raise ModelFileError(f"{path}: not a minicnn model file (format {found!r})")
-    if config.get("version") not in READABLE_VERSIONS:
-        raise ModelFileError(f"{path}: format version {config.get('version')!r}; this minicnn reads "
+    version = config.get("version")
+    if type(version) is not int or version not in READABLE_VERSIONS:
+        raise ModelFileError(f"{path}: format version {version!r}; this minicnn reads "
                              f"versions {list(READABLE_VERSIONS)}")
     return config
+
+
+def _check_manifest(path: Path, archive: NpzReader, manifest) -> int:
+    """Every manifest entry names a member whose header agrees with it; returns the weight values in all."""
+    if not isinstance(manifest, list):
+        raise ModelFileError(f"{path}: the weight manifest is malformed (a {type(manifest).__name__})")
+    total, keys = 0, []
+    for m in manifest:
+        if not (isinstance(m, dict) and isinstance(m.get("key"), str) and isinstance(m.get("layer"), str)
+                and isinstance(m.get("name"), str) and isinstance(m.get("shape"), list)
+                and all(type(d) is int and d >= 0 for d in m["shape"])):
+            raise ModelFileError(f"{path}: the weight manifest is malformed (entry {m!r:.80})")
+        keys.append(m["key"])
+        if m["key"] not in archive.members or not m["key"].startswith("w"):
+            raise ModelFileError(f"{path}: the manifest lists {m['key']!r}, which the file does not hold")
+        shape, dtype = archive.header(m["key"])
+        if shape != tuple(m["shape"]) or dtype.kind != "f":
+            raise ModelFileError(f"{path}: array {m['key']} is {dtype} {shape}; the manifest says "
+                                 f"{m['layer']}.{m['name']} {tuple(m['shape'])} of floats")
+        total += int(np.prod(shape, dtype=np.int64))
+    listed = {k for k in archive.members if k.startswith("w")}
+    if len(set(keys)) != len(keys) or set(keys) != listed:
+        raise ModelFileError(f"{path}: weight arrays do not match the manifest (listed {len(keys)}, "
+                             f"held {sorted(listed)[:4]}...)")
+    return total
 
 
 def _build_graph(path: Path, config: dict):
@@ -161,7 +178,10 @@ def _build_graph(path: Path, config: dict):
             tensor = layer(inputs if layer.multi_input else inputs[0])
         tensors[tensor.layer.name] = tensor
     inputs = [t for t in tensors.values() if isinstance(t.layer, layer_module.InputLayer)]
-    outputs = [tensors[name] for name in config["outputs"]]
+    names = config["outputs"]
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) and n in tensors for n in names):
+        raise ModelFileError(f"{path}: 'outputs' must list the output layers by name, got {names!r:.80}")
+    outputs = [tensors[name] for name in names]
     return Model(inputs[0] if len(inputs) == 1 else inputs,
                  outputs if config["list_output"] else outputs[0],
                  name=config["name"], seed=config.get("seed"))
@@ -183,34 +203,32 @@ def _build(path: Path, config: dict):
         return model
     except ModelFileError:
         raise
-    except (KeyError, TypeError, ValueError, AttributeError, MiniCNNError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, RecursionError, MiniCNNError) as exc:
         raise ModelFileError(f"{path}: the architecture cannot be rebuilt ({type(exc).__name__}: {exc})") from None
 
 
-def _check_numeric(path: Path, key: str, value: np.ndarray) -> None:
-    if not (np.issubdtype(value.dtype, np.number) or value.dtype == bool):
-        raise ModelFileError(f"{path}: array {key} has dtype {value.dtype}, expected numbers")
-
-
-def _load_weights(path: Path, model, manifest, arrays: dict[str, np.ndarray]) -> None:
+def _load_weights(path: Path, model, manifest, archive: NpzReader) -> None:
     expected = [(layer.name, p) for layer in model.layers for p in layer.weights]
-    try:
-        keys = [m["key"] for m in manifest]
-    except (TypeError, KeyError):
-        raise ModelFileError(f"{path}: the weight manifest is malformed") from None
-    weight_arrays = {k for k in arrays if k.startswith("w")}
-    missing, extra = set(keys) - weight_arrays, weight_arrays - set(keys)
-    if missing or extra or len(keys) != len(expected):
-        raise ModelFileError(f"{path}: weight arrays do not match the architecture (missing "
-                             f"{sorted(missing)}, unexpected {sorted(extra)}, {len(keys)} listed, "
-                             f"{len(expected)} needed)")
+    if len(manifest) != len(expected):
+        raise ModelFileError(f"{path}: the file holds {len(manifest)} weight arrays, the architecture "
+                             f"needs {len(expected)}")
     for m, (layer_name, p) in zip(manifest, expected):
-        value = arrays[m["key"]]
-        _check_numeric(path, m["key"], value)
-        if m.get("layer") != layer_name or m.get("name") != p.name or value.shape != p.value.shape:
-            raise ModelFileError(f"{path}: array {m['key']} is {m.get('layer')}.{m.get('name')} "
-                                 f"{value.shape}, expected {layer_name}.{p.name} {p.value.shape}")
-        p.value[...] = value
+        if m["layer"] != layer_name or m["name"] != p.name or tuple(m["shape"]) != p.value.shape:
+            raise ModelFileError(f"{path}: array {m['key']} is {m['layer']}.{m['name']} "
+                                 f"{tuple(m['shape'])}, expected {layer_name}.{p.name} {p.value.shape}")
+        value = archive.read(m["key"])
+        if not np.isfinite(value).all():
+            raise ModelFileError(f"{path}: array {m['key']} ({layer_name}.{p.name}) holds NaN or Inf")
+        with np.errstate(over="raise"):
+            try:
+                cast = value.astype(p.value.dtype)
+            except FloatingPointError:
+                raise ModelFileError(f"{path}: array {m['key']} ({layer_name}.{p.name}) holds values "
+                                     f"too large for {p.value.dtype}") from None
+        if p.name == "moving_variance" and (cast < 0).any():
+            raise ModelFileError(f"{path}: array {m['key']} ({layer_name}.moving_variance) holds a "
+                                 "negative variance")
+        p.value[...] = cast
     for layer in model.layers:
         if hasattr(layer, "adapted"):
             layer.adapted = True
@@ -221,7 +239,11 @@ def _restore_training_state(path: Path, model, training) -> None:
     if training is None:  # a version-1 file
         return
     try:
-        model.completed_epochs = int(training["completed_epochs"])
+        completed = training["completed_epochs"]
+        if type(completed) is not int or completed < 0:
+            raise ModelFileError(f"{path}: completed_epochs must be a non-negative whole number, "
+                                 f"got {completed!r}")
+        model.completed_epochs = completed
         generators = _generators(model)
         for owner, state in training["generators"].items():
             if owner not in generators:
@@ -250,10 +272,17 @@ def _compile(path: Path, model, compile_config: np.ndarray, optimizer_arrays: li
         loss = losses.from_config(settings["loss"])
         opt = optimizers.from_config(settings["optimizer"])
         metrics = settings.get("metrics") or None
+        model.compile(loss=loss, optimizer=opt, metrics=metrics)
     except (ValueError, KeyError, TypeError, AttributeError, MiniCNNError) as exc:
         raise ModelFileError(f"{path}: the compile settings cannot be read ({type(exc).__name__}: {exc})") from None
-    model.compile(loss=loss, optimizer=opt, metrics=metrics)
     if optimizer_arrays:
+        step = optimizer_arrays[0]
+        if step.shape != () or step.dtype.kind not in "iu" or int(step) < 0:
+            raise ModelFileError(f"{path}: the optimizer's step count is {step.dtype} {step!r}, expected "
+                                 "a non-negative whole number")
+        for key, array in enumerate(optimizer_arrays[1:], start=1):
+            if array.dtype.kind != "f" or not np.isfinite(array).all():
+                raise ModelFileError(f"{path}: optimizer array o{key:04d} is not finite floats")
         try:
             opt.set_state(model.trainable_weights, optimizer_arrays)
         except (MiniCNNError, TypeError, ValueError, OverflowError) as exc:
@@ -271,27 +300,32 @@ def load_model(path: str | os.PathLike, compile: bool = True):
         format version, or arrays that are missing, extra or of the wrong shape.
     """
     path = Path(path)
-    arrays = _read(path)
-    config = _read_config(path, arrays)
-    model = _build(path, config)
-    _load_weights(path, model, config.get("weights"), arrays)
-    _restore_training_state(path, model, config.get("training"))
+    archive = NpzReader(path, _MEMBERS, MEMBER_CAP)
     try:
-        n_opt = int(config.get("optimizer_arrays", 0))
-    except (TypeError, ValueError):
-        raise ModelFileError(f"{path}: 'optimizer_arrays' is not a count") from None
-    opt_keys = [f"o{i:04d}" for i in range(n_opt)]
-    found = sorted(k for k in arrays if k.startswith("o"))
-    if found != opt_keys:
-        raise ModelFileError(f"{path}: optimizer arrays {found[:4]}... do not match the "
-                             f"{n_opt} listed in the config")
-    for key in opt_keys:
-        _check_numeric(path, key, arrays[key])
-    unknown = set(arrays) - {"compile"} - {k for k in arrays if k[:1] in "wo"}
-    if unknown:
-        raise ModelFileError(f"{path}: unexpected {sorted(unknown)} entries")
-    if compile and "compile" in arrays:
-        _compile(path, model, arrays["compile"], [arrays[k] for k in opt_keys])
+        config = _read_config(path, archive)
+        manifest = config.get("weights")
+        values = _check_manifest(path, archive, manifest)
+        # the architecture may not create more weight values than the file holds
+        with weight_budget(values):
+            model = _build(path, config)
+        _load_weights(path, model, manifest, archive)
+        _restore_training_state(path, model, config.get("training"))
+        n_opt = config.get("optimizer_arrays", 0)
+        cap = 1 + 3 * len(manifest)
+        if type(n_opt) is not int or not 0 <= n_opt <= cap:
+            raise ModelFileError(f"{path}: 'optimizer_arrays' must be a count from 0 to {cap}, got {n_opt!r}")
+        opt_keys = [f"o{i:04d}" for i in range(n_opt)]
+        found = sorted(k for k in archive.members if k.startswith("o"))
+        if found != opt_keys:
+            raise ModelFileError(f"{path}: optimizer arrays {found[:4]}... do not match the "
+                                 f"{n_opt} listed in the config")
+        if compile and "compile" in archive.members:
+            shape, dtype = archive.header("compile")
+            if dtype.kind != "U" or shape != () or archive.members["compile"].file_size > CONFIG_CAP:
+                raise ModelFileError(f"{path}: the compile entry is {dtype} {shape}, expected one string")
+            _compile(path, model, archive.read("compile"), [archive.read(k) for k in opt_keys])
+    finally:
+        archive.close()
     return model
 
 

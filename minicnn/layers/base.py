@@ -17,7 +17,8 @@ error names this layer), runs ``forward`` and then the forward hooks.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import contextlib
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -27,6 +28,25 @@ from ..naming import snake_case, unique_name
 from .graph import connect
 
 Shape = tuple[int, ...]
+
+#: While a model is rebuilt from a file: how many more weight values may be created (None: no limit).
+_weight_budget: list[int] | None = None
+
+
+@contextlib.contextmanager
+def weight_budget(values: int) -> Iterator[None]:
+    """Inside the block, creating more than ``values`` weight values in all raises ``ShapeError``.
+
+    A model rebuilt from an untrusted file (``minicnn.io.model_file``) may not
+    allocate more weights than the file holds: a 15 KB config that asks for
+    ``units=2**24`` is refused before its 4 GB kernel exists.
+    """
+    global _weight_budget
+    saved, _weight_budget = _weight_budget, [int(values)]
+    try:
+        yield
+    finally:
+        _weight_budget = saved
 
 
 class Parameter:
@@ -140,6 +160,12 @@ class Layer:
     def add_weight(self, name: str, shape: Shape, initializer: Any, rng: np.random.Generator,
                    trainable: bool = True) -> Parameter:
         init = initializers.get(initializer)
+        if _weight_budget is not None:
+            size = int(np.prod(shape, dtype=np.int64))
+            if size > _weight_budget[0]:
+                raise ShapeError(f"{self._describe()}: weight {name!r} of shape {tuple(shape)} needs {size} "
+                                 f"values, more than the {_weight_budget[0]} left in the file being loaded")
+            _weight_budget[0] -= size
         value = np.ascontiguousarray(init(tuple(shape), rng, self.dtype), dtype=self.dtype)
         param = Parameter(name, value, trainable and self.trainable)
         self._params.append(param)
@@ -200,6 +226,9 @@ class Layer:
 
     def set_weights(self, weights: list[np.ndarray]) -> None:
         """Replace every weight array; shapes must match exactly."""
+        if not isinstance(weights, (list, tuple)):
+            raise InputError(f"{self._describe()}: set_weights expects a list of arrays (as get_weights "
+                             f"returns), got {type(weights).__name__}")
         if len(weights) != len(self._params):
             raise ShapeError(
                 f"layer {self.name!r} ({type(self).__name__}) has {len(self._params)} weight arrays "

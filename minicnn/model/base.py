@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import seeding
-from ..errors import ConfigError, NotBuiltError, ShapeError
+from ..errors import ConfigError, InputError, NotBuiltError, ShapeError
 from ..layers.base import Layer, Parameter
 from . import validation
 from .trace import Trace
@@ -81,6 +81,9 @@ class BaseModel(TrainingMixin):
         """The inverse of ``get_weights`` (e.g. a Keras model's ``get_weights()``)."""
         if not self.built:
             raise NotBuiltError(f"model {self.name!r} must be built before set_weights")
+        if not isinstance(weights, (list, tuple)):
+            raise InputError(f"model {self.name!r}: set_weights expects a list of arrays (as get_weights "
+                             f"returns), got {type(weights).__name__}")
         expected = sum(len(layer.weights) for layer in self._layers)
         if len(weights) != expected:
             raise ShapeError(f"model {self.name!r} has {expected} weight arrays, got {len(weights)}")

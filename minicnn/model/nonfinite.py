@@ -75,7 +75,8 @@ def diagnose(model, x: np.ndarray, y, before: StepState, where: str) -> NonFinit
     and is undone again at the end, so the failed step leaves nothing changed.
     """
     try:
-        return _replay(model, x, y, where)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return _replay(model, x, y, where)
     finally:
         before.restore()
 
@@ -95,9 +96,13 @@ def _replay(model, x, y, where: str) -> NonFiniteError:
             bad_weights = [p.name for p in layer.trainable_weights if not np.isfinite(p.value).all()]
             cause = (f"; its weights {bad_weights} already hold non-finite values" if bad_weights
                      else "; its input and weights were finite")
-            what = f"the output of layer {layer.name!r} ({type(layer).__name__}) holds {_count(out)}"
-            if bad_statistics:
-                what += f", and this step made its statistics {bad_statistics} non-finite"
+            if np.isfinite(out).all():
+                what = (f"layer {layer.name!r} ({type(layer).__name__}) made its statistics {bad_statistics} "
+                        "non-finite (its output is finite)")
+            else:
+                what = f"the output of layer {layer.name!r} ({type(layer).__name__}) holds {_count(out)}"
+                if bad_statistics:
+                    what += f", and this step made its statistics {bad_statistics} non-finite"
             message = f"forward pass: {what}{cause}"
             break
     if message is None and not np.isfinite(loss):
@@ -128,7 +133,7 @@ def _replay(model, x, y, where: str) -> NonFiniteError:
     if message is None:  # cannot happen when step_is_finite failed; kept for safety
         message = "a non-finite value appeared, but re-running the step found none"
     error = NonFiniteError(f"model {model.name!r}, {where}: non-finite value in training. "
-                           f"First appearance - {message}. The weights were not updated by this step. "
+                           f"First appearance - {message}. The weights and statistics were not changed by this step. "
                            "Usual causes: a learning rate too high, unscaled inputs, or log/division "
                            "of zero in a custom layer.")
     error.trace = trace

@@ -156,12 +156,14 @@ class TrainingMixin:
             validation_data=None, shuffle: bool = True, initial_epoch: int = 0) -> History:
         """Train for ``epochs`` passes over (x, y); returns a ``History``."""
         self._require_compiled()
+        epochs, initial_epoch = validation.check_epochs(self, epochs, initial_epoch)
+        validation_split = validation.check_validation_split(self, validation_split)
+        callbacks = validation.check_callbacks(self, callbacks)
+        verbose = validation.check_verbose(self, verbose)
         x = validation.check_x(self, x)
         self._ensure_built(x)
         y = validation.check_y(self, x, y)
         batch_size = validation.check_batch_size(self, batch_size)
-        if not 0.0 <= validation_split < 1.0:
-            raise InputError(f"model {self.name!r}: validation_split must be in [0, 1), got {validation_split}")
         if validation_data is None and validation_split > 0:
             # Keras takes the *last* fraction of the data, before any shuffling.
             split = int(len(x) * (1.0 - validation_split))
@@ -172,11 +174,17 @@ class TrainingMixin:
             y, y_val = y[:split], y[split:]
             validation_data = (x_val, y_val)
         elif validation_data is not None:
-            x_val = validation.check_x(self, validation_data[0], "validation x")
-            validation_data = (x_val, validation.check_y(self, x_val, validation_data[1], "validation y"))
+            x_val, y_val = validation.check_validation_data(self, validation_data)
+            x_val = validation.check_x(self, x_val, "validation x")
+            validation_data = (x_val, validation.check_y(self, x_val, y_val, "validation y"))
 
-        history = self.history = History()
-        callbacks = [history] + list(callbacks or [])
+        history = History()
+        if initial_epoch > 0 and self.history is not None:
+            # a resumed fit continues the saved history (epochs before initial_epoch)
+            history.epoch = [e for e in self.history.epoch if e < initial_epoch]
+            history.history = {k: list(v[:len(history.epoch)]) for k, v in self.history.history.items()}
+        self.history = history
+        callbacks = [history] + callbacks
         for cb in callbacks:
             cb.set_model(self)
         self.stop_training = False
@@ -250,6 +258,7 @@ class TrainingMixin:
     def evaluate(self, x, y, batch_size: int = 32, verbose: int = 1):
         """Loss (and accuracy) over (x, y) in inference mode: ``[loss, accuracy]``."""
         self._require_compiled()
+        verbose = validation.check_verbose(self, verbose)
         x = validation.check_x(self, x)
         self._ensure_built(x)
         y = validation.check_y(self, x, y)
@@ -295,6 +304,7 @@ class TrainingMixin:
 
     def predict(self, x, batch_size: int = 32, verbose: int = 1):
         """Outputs for every sample, in inference mode (a list for a multi-output model)."""
+        verbose = validation.check_verbose(self, verbose)
         x = validation.check_x(self, x)
         self._ensure_built(x)
         batch_size = validation.check_batch_size(self, batch_size)

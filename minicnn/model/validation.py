@@ -12,10 +12,20 @@ import numpy as np
 from ..errors import InputError, ShapeError
 
 
+def _as_array(model, value, what: str) -> np.ndarray:
+    """``np.asarray(value)``, with a minicnn error for a ragged list or a non-array."""
+    if isinstance(value, np.ndarray):
+        return value
+    try:
+        return np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"model {model.name!r}: {what} must be an array (or a list of equal-shaped "
+                         f"samples), got {type(value).__name__} that NumPy cannot stack ({exc})") from None
+
+
 def check_x(model, x, what: str = "x") -> np.ndarray:
     """Return ``x`` as a float array of the model's dtype, or raise."""
-    if not isinstance(x, np.ndarray):
-        x = np.asarray(x)
+    x = _as_array(model, x, what)
     if x.dtype == object or not np.issubdtype(x.dtype, np.floating):
         hint = " (for images: x.astype('float32') / 255)" if np.issubdtype(x.dtype, np.integer) else ""
         raise InputError(f"model {model.name!r}: {what} must be a floating-point array, "
@@ -38,7 +48,7 @@ def check_x(model, x, what: str = "x") -> np.ndarray:
 
 def check_y(model, x: np.ndarray, y, what: str = "y") -> np.ndarray:
     """Return ``y`` as an array with one row per sample of ``x``, or raise."""
-    y = np.asarray(y)
+    y = _as_array(model, y, what)
     if y.dtype == object:
         raise InputError(f"model {model.name!r}: {what} must be a numeric array, got dtype object")
     if y.ndim == 0 or y.shape[0] != x.shape[0]:
@@ -53,3 +63,47 @@ def check_batch_size(model, batch_size) -> int:
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
         raise InputError(f"model {model.name!r}: batch_size must be a positive int, got {batch_size!r}")
     return int(batch_size)
+
+
+def check_epochs(model, epochs, initial_epoch) -> tuple[int, int]:
+    """``epochs`` and ``initial_epoch`` as non-negative ints, or raise."""
+    for name, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise InputError(f"model {model.name!r}: {name} must be a non-negative int, got {value!r}")
+    return int(epochs), int(initial_epoch)
+
+
+def check_validation_split(model, split) -> float:
+    if isinstance(split, bool) or not isinstance(split, (int, float, np.floating, np.integer)) \
+            or not 0.0 <= float(split) < 1.0:
+        raise InputError(f"model {model.name!r}: validation_split must be a number in [0, 1), got {split!r}")
+    return float(split)
+
+
+def check_validation_data(model, data) -> tuple:
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        got = f"a {type(data).__name__} of {len(data)}" if isinstance(data, (tuple, list)) else type(data).__name__
+        raise InputError(f"model {model.name!r}: validation_data must be a pair (x_val, y_val), got {got}")
+    return tuple(data)
+
+
+def check_callbacks(model, callbacks) -> list:
+    from ..callbacks import Callback
+    if callbacks is None:
+        return []
+    if not isinstance(callbacks, (list, tuple)):
+        raise InputError(f"model {model.name!r}: callbacks must be a list of Callback objects, "
+                         f"got {type(callbacks).__name__}")
+    for cb in callbacks:
+        if not isinstance(cb, Callback):
+            raise InputError(f"model {model.name!r}: callbacks must be minicnn Callback objects, "
+                             f"got {type(cb).__name__}")
+    return list(callbacks)
+
+
+def check_verbose(model, verbose) -> int:
+    if isinstance(verbose, bool):
+        return int(verbose)
+    if not isinstance(verbose, (int, np.integer)) or verbose not in (0, 1, 2):
+        raise InputError(f"model {model.name!r}: verbose must be 0, 1 or 2, got {verbose!r}")
+    return int(verbose)

@@ -1,0 +1,102 @@
+"""One epoch of ``fit`` on real CIFAR-10 images: minicnn's and Keras's, each in its own process.
+
+    python benchmarks/bench_fit.py --images ../shared/data/cifar10-jpeg/cifar10-jpeg.zip
+    python benchmarks/bench_fit.py --images PATH --epochs 1 --limit 5000     # a shorter run
+
+The seed notebook's CIFAR-10 recipe: CNN_Classifier (``zoo.cifar10_cnn``),
+Adam 5e-4, batch 32, ``validation_split=0.1``, the data shuffled first, on
+the training images of a CIFAR-10 class-folder copy (``load_image_folder``,
+``folder="train"``) scaled to [0, 1]. Each engine loads the images itself,
+starts from the same initial weights (Keras's are copied from minicnn's),
+and times ``fit`` alone (the load is timed apart); the test accuracy on
+``folder="test"`` is reported after the last epoch. The engines run one
+after the other, each in a fresh process without the machine's BLAS
+overrides (see ``minicnn/bench/machine.py``). Writes ``results/fit.{json,md}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+CHILD = """
+import json, sys, time
+import numpy as np
+from minicnn.datasets import load_image_folder
+from minicnn.bench import machine, peers
+import minicnn
+from minicnn import zoo
+engine, path, epochs, limit = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+start = time.perf_counter()
+x, y, _ = load_image_folder(path, folder="train", seed=0, verbose=False)
+x_test, y_test, _ = load_image_folder(path, folder="test", shuffle=False, verbose=False)
+if limit:
+    x, y = x[:limit], y[:limit]
+x, x_test = x.astype(np.float32) / 255, x_test.astype(np.float32) / 255
+loaded = time.perf_counter() - start
+model = zoo.cifar10_cnn(seed=0)
+model.compile(loss="sparse_categorical_crossentropy", optimizer=minicnn.optimizers.Adam(5e-4), metrics=["accuracy"])
+if engine == "keras":
+    model = peers.keras_model(model, learning_rate=5e-4)
+    model.compile(loss="sparse_categorical_crossentropy", optimizer=model.optimizer, metrics=["accuracy"])
+start = time.perf_counter()
+history = model.fit(x, y, batch_size=32, epochs=epochs, validation_split=0.1, shuffle=True, verbose=2)
+fit_s = time.perf_counter() - start
+test = model.evaluate(x_test, y_test, batch_size=128, verbose=0)
+h = history.history
+print(json.dumps({"engine": engine, "load_s": loaded, "fit_s": fit_s, "epochs": epochs, "train_images": len(x),
+                  "val_accuracy": [float(v) for v in h["val_accuracy"]], "test_accuracy": float(test[1]),
+                  "machine": machine.describe() if engine == "minicnn" else None}))
+"""
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--images", required=True, help="a CIFAR-10 class-folder copy (folder or zip) with train/ and test/")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--limit", type=int, default=0, help="train on the first N shuffled images only")
+    parser.add_argument("--peers", nargs="*", default=["keras"], choices=["keras"])
+    parser.add_argument("--out", default=str(HERE / "results"))
+    args = parser.parse_args(argv)
+    from minicnn.bench import machine, peers
+    env = machine.clean_env()
+    engines = ["minicnn"] + [p for p in args.peers if peers.keras_available()]
+    runs = {}
+    for engine in engines:
+        done = subprocess.run([sys.executable, "-c", CHILD, engine, str(Path(args.images).resolve()),
+                               str(args.epochs), str(args.limit)], capture_output=True, text=True, env=env)
+        if done.returncode != 0:
+            raise RuntimeError(f"{engine} failed:\n{done.stderr[-3000:]}")
+        runs[engine] = json.loads(done.stdout.strip().splitlines()[-1])
+        print(engine, runs[engine], flush=True)
+    results = {"when": time.strftime("%Y-%m-%d"), "machine": runs["minicnn"]["machine"],
+               "command": "python benchmarks/bench_fit.py --images PATH" +
+               (f" --epochs {args.epochs}" if args.epochs != 1 else "") + (f" --limit {args.limit}" if args.limit else ""),
+               "versions": peers.versions(), "runs": runs}
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "fit.json").write_text(json.dumps(results, indent=1))
+    lines = [f"# One CIFAR-10 `fit` on real images ({results['when']})", "",
+             f"Machine: {machine.headline(results['machine'])}  ", f"Command: `{results['command']}`  ",
+             f"Versions: {results['versions']}", "",
+             "| engine | train images | epochs | fit (s) | per epoch (s) | val accuracy per epoch | test accuracy |",
+             "|---|---|---|---|---|---|---|"]
+    for engine, r in runs.items():
+        lines.append(f"| {engine} | {r['train_images']} (10% held out) | {r['epochs']} | {r['fit_s']:.1f} | "
+                     f"{r['fit_s'] / r['epochs']:.1f} | {', '.join(f'{100 * v:.1f}%' for v in r['val_accuracy'])} | "
+                     f"{100 * r['test_accuracy']:.1f}% |")
+    if "keras" in runs:
+        lines += ["", f"minicnn / Keras, fit time: **{runs['minicnn']['fit_s'] / runs['keras']['fit_s']:.2f}**"]
+    (out / "fit.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return results
+
+
+if __name__ == "__main__":
+    main()
