@@ -50,7 +50,9 @@ for _ in range(rounds):
     for _ in range(steps):
         model.train_on_batch(x, y)
     times.append((time.perf_counter() - start) / steps * 1000)
-print(json.dumps({"engine": engine, "ms": statistics.median(times), "rounds_ms": times}))
+from minicnn.bench import machine
+print(json.dumps({"engine": engine, "ms": statistics.median(times), "rounds_ms": times,
+                  "machine": machine.describe() if engine == "minicnn" else None}))
 """
 
 
@@ -79,7 +81,8 @@ def main(argv=None) -> dict:
             if done.returncode != 0:
                 raise RuntimeError(f"{engine} failed:\n{done.stderr[-3000:]}")
             runs[engine] = json.loads(done.stdout.strip().splitlines()[-1])
-    info = machine.describe(args.quick)
+    info = runs["minicnn"].pop("machine")      # described in the timed process: its BLAS, its env
+    runs.get("keras", {}).pop("machine", None)
     results = {"when": time.strftime("%Y-%m-%d"), "machine": info, "alpha": alpha, "size": 96, "batch": batch,
                "steps": steps, "rounds": rounds, "versions": peers.versions(), "runs": runs,
                "command": "python benchmarks/bench_mobilenet_train.py" + (" --quick" if args.quick else "")}

@@ -20,6 +20,22 @@ from .model.sequential import Sequential
 from .model.trace import Trace
 from .naming import clear_session
 from .seeding import set_seed
+from .threads import get_num_threads, set_num_threads
+
+from .threads import _from_environment as _threads_from_environment  # noqa: E402
+
+_threads_from_environment()
+
+_LAZY = ("datasets", "viz", "keras", "fast", "bench", "filters", "kernels")
+
+
+def __getattr__(name: str):
+    """``minicnn.datasets``, ``minicnn.viz``, ``minicnn.keras``, ... without importing them by hand
+    (``viz`` brings in matplotlib, so it is imported on first use)."""
+    if name in _LAZY:
+        import importlib
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'minicnn' has no attribute {name!r}")
 
 __version__ = "0.1.0"
 
@@ -27,5 +43,5 @@ __all__ = [
     "ConfigError", "DatasetError", "ModelFileError", "load_model", "InputError", "MiniCNNError", "Model", "NotBuiltError", "NotCompiledError", "Sequential",
     "ShapeError", "Trace", "activations", "applications", "callbacks", "clear_session", "floatx", "get_backend",
     "initializers", "kernels", "layers", "losses", "optimizers", "set_backend", "set_floatx",
-    "set_seed", "zoo", "__version__",
+    "set_seed", "zoo", "__version__", "set_num_threads", "get_num_threads", "datasets", "viz", "keras",
 ]

@@ -46,7 +46,9 @@ class Optimizer:
 
     name = "optimizer"
 
-    def __init__(self, learning_rate: float) -> None:
+    def __init__(self, learning_rate: float, name: str | None = None) -> None:
+        # ``name``: Keras's optimizers take one (``SGD(..., name="SGD")``); kept for display only
+        self.display_name = name or type(self).__name__
         if not learning_rate > 0:
             raise ConfigError(f"{type(self).__name__}: learning_rate must be > 0, got {learning_rate}")
         self.learning_rate = float(learning_rate)
@@ -111,8 +113,8 @@ class SGD(Optimizer):
     name = "sgd"
 
     def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0,
-                 nesterov: bool = False) -> None:
-        super().__init__(learning_rate)
+                 nesterov: bool = False, name: str | None = None) -> None:
+        super().__init__(learning_rate, name)
         if not 0.0 <= momentum <= 1.0:
             raise ConfigError(f"SGD: momentum must be in [0, 1], got {momentum}")
         self.momentum = float(momentum)
@@ -141,8 +143,8 @@ class Adam(Optimizer):
     slots = ("m", "v")
 
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-7) -> None:
-        super().__init__(learning_rate)
+                 epsilon: float = 1e-7, name: str | None = None) -> None:
+        super().__init__(learning_rate, name)
         self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
 
     def update(self, w, g, state):
@@ -170,8 +172,8 @@ class RMSprop(Optimizer):
     slots = ("velocity",)
 
     def __init__(self, learning_rate: float = 0.001, rho: float = 0.9,
-                 epsilon: float = 1e-7) -> None:
-        super().__init__(learning_rate)
+                 epsilon: float = 1e-7, name: str | None = None) -> None:
+        super().__init__(learning_rate, name)
         self.rho, self.epsilon = float(rho), float(epsilon)
 
     def update(self, w, g, state):

@@ -74,7 +74,7 @@ def test_every_foldable_pair_gives_the_layer_by_layer_result(first, after, rng):
               "relu6": [layers.ReLU(6.0)], "tanh": [layers.Activation("tanh")]}[after]
     model = _with_statistics(minicnn.Sequential(stack, seed=1), rng)
     x = rng.normal(0, 2, (3,) + x_shape).astype(np.float32)
-    fused = after in ("relu", "leaky")        # the activations with a one-pass bias kernel
+    fused = after in ("relu", "leaky", "relu6")   # the ReLU family joins the folded step
     assert len(_plan(model, ALL)) == (1 if fused or after is None else 2)
     np.testing.assert_allclose(_folded(model, x), model.forward(x)[-1], **TOL)
     np.testing.assert_allclose(model.predict(x, verbose=0), model.forward(x)[-1], **TOL)
@@ -148,7 +148,7 @@ def test_mobilenet_v2_predicts_the_same_folded(rng):
     from minicnn.applications import MobileNetV2
     model = _with_statistics(MobileNetV2(input_shape=(48, 48, 3), alpha=0.35, weights=None), rng)
     plan = _plan(model)
-    assert len(model._layers) - len(plan) == 52              # every BatchNormalization folded
+    assert len(model._layers) - len(plan) == 52 + 35   # every BatchNormalization folded, and the 35 ReLU6 after them
     x = rng.uniform(-1, 1, (2, 48, 48, 3)).astype(np.float32)
     np.testing.assert_allclose(_folded(model, x)[0], model.forward(x)[-1], **TOL)
     np.testing.assert_allclose(model.predict(x, verbose=0), model.forward(x)[-1], **TOL)

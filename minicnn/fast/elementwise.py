@@ -339,3 +339,67 @@ def leaky_relu_backward_bias_grad(dy: np.ndarray, y: np.ndarray, slope: float,
     ``out=dy`` writes dz over dy.
     """
     return _backward_sums(dy, y, slope, True, out)
+
+
+# ---------------------------------------------------------------- ReLU capped at max_value (ReLU6)
+# y = min(max(x, 0), cap); the gradient passes where 0 < x < cap, which is
+# where 0 < y < cap: the backward reads y, as ReLU's does.
+def capped_relu_forward_reference(x: np.ndarray, cap: float) -> np.ndarray:
+    return np.minimum(np.maximum(x, x.dtype.type(0)), x.dtype.type(cap))
+
+
+def capped_relu_backward_reference(dy: np.ndarray, y: np.ndarray, cap: float) -> np.ndarray:
+    return np.where((y > 0) & (y < cap), dy, dy.dtype.type(0))
+
+
+@njit(cache=True)  # serial on purpose: see docs/speed.md
+def _capped_forward_flat(x, cap):
+    y = np.empty_like(x)
+    c = x.dtype.type(cap)
+    for i in range(x.size):
+        v = x[i]
+        y[i] = 0 if v <= 0 else (c if v >= c else v)
+    return y
+
+
+@njit(cache=True)  # serial on purpose: see docs/speed.md
+def _capped_forward_over(x, cap):
+    c = x.dtype.type(cap)
+    for i in range(x.size):
+        v = x[i]
+        x[i] = 0 if v <= 0 else (c if v >= c else v)
+
+
+@njit(cache=True)  # serial on purpose: see docs/speed.md
+def _capped_backward_flat(dy, y, cap):
+    dx = np.empty_like(dy)
+    c = y.dtype.type(cap)
+    for i in range(dy.size):
+        dx[i] = dy[i] if 0 < y[i] < c else 0
+    return dx
+
+
+@njit(cache=True)  # serial on purpose: see docs/speed.md
+def _capped_backward_over(dy, y, cap):
+    c = y.dtype.type(cap)
+    for i in range(dy.size):
+        dy[i] = dy[i] if 0 < y[i] < c else 0
+
+
+def capped_relu_forward(x: np.ndarray, cap: float, out: np.ndarray | None = None) -> np.ndarray:
+    """``out=x``: y written over x."""
+    if _over(x, out, x.dtype):
+        _capped_forward_over(x.reshape(-1), float(cap))
+        return x
+    x = np.ascontiguousarray(x)
+    return _capped_forward_flat(x.reshape(-1), float(cap)).reshape(x.shape)
+
+
+def capped_relu_backward(dy: np.ndarray, y: np.ndarray, cap: float, out: np.ndarray | None = None) -> np.ndarray:
+    """``out=dy``: dx written over dy."""
+    y_flat = np.ascontiguousarray(y).reshape(-1)
+    if _over(dy, out, y.dtype):
+        _capped_backward_over(dy.reshape(-1), y_flat, float(cap))
+        return dy
+    dy = np.ascontiguousarray(dy, dtype=y.dtype)
+    return _capped_backward_flat(dy.reshape(-1), y_flat, float(cap)).reshape(dy.shape)

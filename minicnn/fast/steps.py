@@ -20,8 +20,8 @@ step                accelerates
 ``DenseStep``       ``Dense``: the same, with its three matrix products.
 ``BatchNormStep``   ``BatchNormalization``: the two-pass kernels of
                     ``batchnorm.py``; dx written over dy when it is free.
-``ActivationStep``  ``ReLU``/``LeakyReLU`` layers: one-pass kernels, y written
-                    over x when the plan says x is this step's alone.
+``ActivationStep``  ``ReLU`` (ReLU6 too)/``LeakyReLU`` layers: one-pass kernels,
+                    y written over x when the plan says x is this step's alone.
 ``PlainStep``       any other layer, or one with a forward hook: its own
                     ``apply`` and ``backward``.
 ==================  ===========================================================
@@ -49,36 +49,47 @@ def writable(a: np.ndarray, dtype: np.dtype) -> bool:
 
 
 class ReluFamily:
-    """ReLU (no cap) or LeakyReLU as the one-pass kernels of ``elementwise.py``.
+    """ReLU (capped or not) or LeakyReLU as the one-pass kernels of ``elementwise.py``.
 
-    Their backward reads y, never x (y > 0 exactly where x > 0), so y may be
-    written over x. ``slope`` is None for ReLU.
+    Their backward reads y, never x (y > 0 exactly where x > 0, and for a cap,
+    y < cap exactly where x < cap), so y may be written over x. ``slope`` is
+    None for ReLU; ``cap`` is ReLU's ``max_value`` (ReLU6: 6), or None.
     """
 
-    def __init__(self, slope: float | None) -> None:
-        self.slope = slope
+    def __init__(self, slope: float | None, cap: float | None = None) -> None:
+        self.slope, self.cap = slope, cap
 
     def forward(self, x: np.ndarray, over: bool = False) -> np.ndarray:
         out = x if over else None
+        if self.cap is not None:
+            return elementwise.capped_relu_forward(x, self.cap, out=out)
         if self.slope is None:
             return elementwise.relu_forward(x, out=out)
         return elementwise.leaky_relu_forward(x, self.slope, out=out)
 
     def forward_with_bias(self, z: np.ndarray, bias: np.ndarray) -> np.ndarray:
         """f(z + bias), written over z."""
+        if self.cap is not None:           # no fused kernel for the cap: two passes over z
+            elementwise.add_bias(z, bias)
+            return self.forward(z, over=writable(z, z.dtype))
         if self.slope is None:
             return elementwise.bias_relu_forward(z, bias)
         return elementwise.bias_leaky_relu_forward(z, bias, self.slope)
 
     def backward(self, dy: np.ndarray, y: np.ndarray, over: bool = False) -> np.ndarray:
         out = dy if over else None
+        if self.cap is not None:
+            return elementwise.capped_relu_backward(dy, y, self.cap, out=out)
         if self.slope is None:
             return elementwise.relu_backward(dy, y, out=out)
         return elementwise.leaky_relu_backward(dy, y, self.slope, out=out)
 
     def backward_with_bias_grad(self, dy: np.ndarray, y: np.ndarray,
                                 over: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """(dz, dbias) in one pass over dy."""
+        """(dz, dbias) in one pass over dy (two for a capped ReLU)."""
+        if self.cap is not None:
+            dz = self.backward(dy, y, over)
+            return dz, elementwise.channel_sums(dz)
         out = dy if over else None
         if self.slope is None:
             return elementwise.relu_backward_bias_grad(dy, y, out=out)
@@ -86,9 +97,9 @@ class ReluFamily:
 
 
 def relu_family(fn) -> ReluFamily | None:
-    """The fused kernels for an activation function, or None if it has none (ReLU6, tanh, ...)."""
-    if type(fn) is ReLU and fn.max_value is None:
-        return ReluFamily(None)
+    """The fused kernels for an activation function, or None if it has none (tanh, softmax, ...)."""
+    if type(fn) is ReLU:
+        return ReluFamily(None, fn.max_value)
     if type(fn) is LeakyReLU:
         return ReluFamily(fn.negative_slope)
     return None
@@ -275,8 +286,8 @@ def step_for(layer: Layer) -> Step:
         return ConvStep(layer)
     if kind is Dense:
         return DenseStep(layer)
-    if kind is BatchNormalization:
-        return BatchNormStep(layer)
+    if kind is BatchNormalization and layer.trainable:
+        return BatchNormStep(layer)   # a frozen one runs in inference mode: its plain methods
     if isinstance(layer, _ActivationLayer):
         relu = relu_family(layer.fn)
         if relu is not None:

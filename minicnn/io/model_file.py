@@ -69,14 +69,25 @@ def save_model(model, path: str | os.PathLike, include_compile: bool = True,
     """Write ``model`` to ``path`` atomically (see the module docstring)."""
     if not model.built:
         raise ModelFileError(f"model {model.name!r} is not built yet; nothing to save")
+    if Path(path).suffix.lower() in (".h5", ".keras", ".hdf5"):
+        raise ModelFileError(f"{path}: model.save writes minicnn's own format (name it .minicnn), which "
+                             "Keras cannot open; for Keras, save the weights with "
+                             "minicnn.io.save_keras_weights(model, 'model.weights.h5') and load them into the "
+                             "same architecture built in Keras")
     functional = model.layers[0] is model.input_layer  # a Model lists its InputLayer first
+    def config_of(layer) -> dict:
+        config = layer.get_config()
+        if not getattr(layer, "trainable", True):
+            config["trainable"] = False      # a frozen layer stays frozen
+        return config
+
     if functional:
-        layers = [{"class_name": type(layer).__name__, "config": layer.get_config(),
+        layers = [{"class_name": type(layer).__name__, "config": config_of(layer),
                    "inbound": [t.layer.name for t in layer.inbound]} for layer in model.layers]
     else:
         layers = [{"class_name": "InputLayer", "config": model.input_layer.get_config()}] \
             if model.input_layer is not None else []
-        layers += [{"class_name": type(layer).__name__, "config": layer.get_config()}
+        layers += [{"class_name": type(layer).__name__, "config": config_of(layer)}
                    for layer in model.layers]
     manifest, arrays = [], {}
     for layer in model.layers:

@@ -73,32 +73,48 @@ def depthwise_conv2d_backward_input(dy, kernel, in_h, in_w, stride_h, stride_w, 
                     j = u // stride_w
                     if j >= out_w:
                         continue
-                    for c in range(in_c):
-                        for m in range(mult):
-                            dx[n, h, w, c] += dy[n, i, j, c * mult + m] * kernel[p, q, c, m]
+                    if mult == 1:       # the usual case: a loop over contiguous channels, vectorized
+                        for c in range(in_c):
+                            dx[n, h, w, c] += dy[n, i, j, c] * kernel[p, q, c, 0]
+                    else:
+                        for c in range(in_c):
+                            for m in range(mult):
+                                dx[n, h, w, c] += dy[n, i, j, c * mult + m] * kernel[p, q, c, m]
     return dx
 
 
 @njit(cache=True, parallel=True)
 def depthwise_conv2d_backward_kernel(x, dy, kh, kw, stride_h, stride_w, pad_top, pad_left):
-    """dL/dkernel. x: (N, H, W, C), dy: (N, OH, OW, C*M) -> dkernel: (KH, KW, C, M)."""
+    """dL/dkernel. x: (N, H, W, C), dy: (N, OH, OW, C*M) -> dkernel: (KH, KW, C, M).
+
+    One partial sum per image (each image on one thread, its channels the
+    innermost, contiguous loop), then the partials added in image order - so
+    the result does not depend on the thread count.
+    """
     n_batch, in_h, in_w, in_c = x.shape
     _, out_h, out_w, out_c = dy.shape
     mult = out_c // in_c
+    partial = np.zeros((n_batch, kh, kw, in_c, mult), dtype=dy.dtype)
+    for n in prange(n_batch):
+        for i in range(out_h):
+            for p in range(kh):
+                h = i * stride_h + p - pad_top
+                if h < 0 or h >= in_h:
+                    continue
+                for j in range(out_w):
+                    for q in range(kw):
+                        w = j * stride_w + q - pad_left
+                        if w < 0 or w >= in_w:
+                            continue
+                        if mult == 1:   # the usual case: a loop over contiguous channels, vectorized
+                            for c in range(in_c):
+                                partial[n, p, q, c, 0] += x[n, h, w, c] * dy[n, i, j, c]
+                        else:
+                            for c in range(in_c):
+                                xv = x[n, h, w, c]
+                                for m in range(mult):
+                                    partial[n, p, q, c, m] += xv * dy[n, i, j, c * mult + m]
     dkernel = np.zeros((kh, kw, in_c, mult), dtype=dy.dtype)
-    for c in prange(in_c):  # each iteration owns dkernel[:, :, c, :]
-        for n in range(n_batch):
-            for i in range(out_h):
-                for p in range(kh):
-                    h = i * stride_h + p - pad_top
-                    if h < 0 or h >= in_h:
-                        continue
-                    for j in range(out_w):
-                        for q in range(kw):
-                            w = j * stride_w + q - pad_left
-                            if w < 0 or w >= in_w:
-                                continue
-                            xv = x[n, h, w, c]
-                            for m in range(mult):
-                                dkernel[p, q, c, m] += xv * dy[n, i, j, c * mult + m]
+    for n in range(n_batch):
+        dkernel += partial[n]
     return dkernel

@@ -96,11 +96,16 @@ class Layer:
     multi_input: bool = False
 
     def __init__(self, name: str | None = None, input_shape: Shape | None = None,
-                 trainable: bool = True) -> None:
+                 trainable: bool = True, **unsupported) -> None:
+        if unsupported:
+            raise ConfigError(
+                f"{type(self).__name__}: minicnn does not support the Keras argument(s) "
+                f"{sorted(unsupported)}; this layer takes {self._arguments()}")
         if name is not None and (not isinstance(name, str) or not name):
             raise ConfigError(f"{type(self).__name__}: name must be a non-empty string, got {name!r}")
         self.name = name or unique_name(snake_case(type(self).__name__))
-        self.trainable = trainable
+        self._trainable = bool(trainable)
+        self._always_frozen: set[str] = set()   # weights that never learn (BatchNorm's moving statistics)
         self.built = False
         self.input_shape: Shape | None = None
         self.output_shape: Shape | None = None
@@ -113,6 +118,17 @@ class Layer:
         # was called on, and the one it returned. None until it is called.
         self.inbound: list | None = None
         self._output = None
+
+    @classmethod
+    def _arguments(cls) -> list[str]:
+        """The constructor arguments this layer class takes (for error messages)."""
+        import inspect
+        names = []
+        for klass in cls.__mro__:
+            if "__init__" in vars(klass):
+                names += [p for p in inspect.signature(klass.__init__).parameters
+                          if p not in ("self", "kwargs", "unsupported") and p not in names]
+        return names
 
     # ------------------------------------------------------------------ functional API
     def __call__(self, inputs):
@@ -167,9 +183,23 @@ class Layer:
                                  f"values, more than the {_weight_budget[0]} left in the file being loaded")
             _weight_budget[0] -= size
         value = np.ascontiguousarray(init(tuple(shape), rng, self.dtype), dtype=self.dtype)
+        if not trainable:
+            self._always_frozen.add(name)
         param = Parameter(name, value, trainable and self.trainable)
         self._params.append(param)
         return param
+
+    @property
+    def trainable(self) -> bool:
+        """Whether the optimizer updates this layer's weights. Setting it (as in Keras, to
+        freeze a layer for transfer learning) takes effect at once, also in ``summary``."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = bool(value)
+        for p in self._params:
+            p.trainable = self._trainable and p.name not in self._always_frozen
 
     # ------------------------------------------------------------------ running
     def apply(self, x: np.ndarray, training: bool = False) -> np.ndarray:

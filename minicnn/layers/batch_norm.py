@@ -23,6 +23,8 @@ textbooks use the unbiased M/(M-1) * var there; Keras does not).
 
 Inference forward: the same with ``moving_mean`` / ``moving_variance`` in
 place of mu / var, so the output of one image does not depend on the others.
+A layer with ``trainable = False`` (frozen for transfer learning) runs this
+way in training too, as in Keras.
 
 Backward (training), from dy; with s = sqrt(var + eps)::
 
@@ -70,6 +72,8 @@ class BatchNormalization(Layer):
         self.moving_variance = self.add_weight("moving_variance", channels, "ones", rng, trainable=False)
 
     def forward(self, x, training=False):
+        # a frozen BatchNormalization runs in inference mode, as in Keras (transfer learning)
+        training = training and self.trainable
         self._training = training
         axes = tuple(range(x.ndim - 1))          # every axis but the channels
         dtype = x.dtype

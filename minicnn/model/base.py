@@ -69,6 +69,16 @@ class BaseModel(TrainingMixin):
         return [p for layer in self._layers for p in layer.trainable_weights]
 
     @property
+    def trainable(self) -> bool:
+        """False when every layer is frozen; setting it freezes or unfreezes them all (as in Keras)."""
+        return any(layer.trainable for layer in self._layers)
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        for layer in self._layers:
+            layer.trainable = value
+
+    @property
     def non_trainable_weights(self) -> list[Parameter]:
         """BatchNorm's moving statistics and any frozen weights."""
         return [p for layer in self._layers for p in layer.non_trainable_weights]

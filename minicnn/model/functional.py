@@ -73,10 +73,13 @@ class Model(BaseModel):
         if self.input_layer not in order:
             raise ConfigError(f"model {self.name!r}: the outputs do not depend on the input "
                               f"{self.input_layer.name!r}")
-        if any(t.layer is self.input_layer for t in self.outputs):
-            raise ConfigError(f"model {self.name!r}: an output is the input itself; add a layer")
         self._layers = [layer for layer in order if layer is not self.input_layer]
-        self._output_index = [self._layers.index(t.layer) for t in self.outputs]
+        if not self._layers:
+            raise ConfigError(f"model {self.name!r}: the only output is the input itself; add a layer")
+        # -1: an output that is the input itself (Keras allows it: a feature-extraction model
+        # built from ``[layer.output for layer in model.layers]`` lists the input first)
+        self._output_index = [-1 if t.layer is self.input_layer else self._layers.index(t.layer)
+                              for t in self.outputs]
         self.built = True
 
     # ------------------------------------------------------------------ structure

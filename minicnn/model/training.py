@@ -110,7 +110,8 @@ class TrainingMixin:
     def _training_plan(self) -> fast.TrainingPlan:
         """The fast training step, built once and again only when the layers change
         (a hook added or removed, a layer frozen)."""
-        key = tuple((id(layer), tuple(layer._hooks), bool(layer.trainable_weights)) for layer in self._layers)
+        key = tuple((id(layer), tuple(layer._hooks), layer.trainable, bool(layer.trainable_weights))
+                    for layer in self._layers)
         if self._plan_cache is None or self._plan_cache[0] != key:
             self._plan_cache = (key, fast.TrainingPlan(self._layers, self._sources()))
         return self._plan_cache[1]
@@ -298,7 +299,7 @@ class TrainingMixin:
 
         def plain(x: np.ndarray) -> tuple[list[np.ndarray], np.ndarray | None]:
             outputs = self.forward(x)
-            return ([outputs[i] for i in self._output_indices()],
+            return ([x if i < 0 else outputs[i] for i in self._output_indices()],
                     getattr(self._layers[-1], "preactivation", None))
         return plain
 
