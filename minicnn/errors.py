@@ -42,6 +42,10 @@ class ModelFileError(MiniCNNError, OSError):
     """A model file is truncated, tampered with, of another version, or does not fit."""
 
 
+class KerasWeightsError(ModelFileError):
+    """A Keras weights file (``.weights.h5``, legacy ``.h5``, ``.keras``) cannot be read into the model."""
+
+
 class NonFiniteError(MiniCNNError, FloatingPointError):
     """A NaN or Inf appeared in training; the message names the first layer
     (forward or backward) that produced one, and ``.trace`` holds the step's tensors."""

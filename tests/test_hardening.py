@@ -271,3 +271,39 @@ def test_the_history_survives_a_resume(tmp_path, rng):
     assert resumed.history.history["loss"][:2] == first_two and len(resumed.history.history["loss"]) == 3
     again = minicnn.load_model(resumed.save(tmp_path / "m2.minicnn"))
     assert len(again.history.history["loss"]) == 3
+
+
+# ---------------------------------------------------------------- 4. Keras weight files
+def test_keras_weight_files_fail_with_one_error_type_and_read_nothing_unchecked(tmp_path):
+    h5py = pytest.importorskip("h5py")
+    from minicnn.errors import KerasWeightsError
+    from minicnn.io import load_keras_weights, save_keras_weights
+    model = zoo.mnist_mlp(seed=0)
+    good = save_keras_weights(model, tmp_path / "good.weights.h5")
+    (tmp_path / "junk.weights.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 100)
+    with pytest.raises(KerasWeightsError, match="junk.weights.h5"):
+        load_keras_weights(model, tmp_path / "junk.weights.h5")
+    # a legacy file whose layer_names list a group that is missing (was a raw KeyError)
+    with h5py.File(tmp_path / "legacy.h5", "w") as f:
+        f.attrs["layer_names"] = [b"dense", b"dense_1", b"dense_2", b"dense_3", b"dense_4"]
+        f.create_group("dense").attrs["weight_names"] = [b"dense/kernel:0", b"dense/bias:0"]
+    with pytest.raises(KerasWeightsError, match="legacy.h5"):
+        load_keras_weights(model, tmp_path / "legacy.h5")
+    # a 2 GiB dataset stored compressed in a small file: refused from its shape, before reading
+    big = tmp_path / "big.weights.h5"
+    with h5py.File(good, "r") as src, h5py.File(big, "w") as dst:
+        src.copy(src["layers"], dst, "layers")
+        src.copy(src["vars"], dst, "vars")
+        first = "layers/dense/vars"
+        del dst[first + "/0"]
+        dst.create_dataset(first + "/0", shape=(2**29,), dtype="f4", chunks=(2**20,), compression="gzip")
+    assert big.stat().st_size < 4 * 2**20
+    with pytest.raises(KerasWeightsError, match=r"the file's array is float32 \(536870912,\)"):
+        load_keras_weights(model, big)
+    assert _peak_mib(lambda: load_keras_weights(model, big)) < 100
+    # a .keras zip whose weights member claims more than the model could take
+    bomb = tmp_path / "bomb.keras"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("model.weights.h5", b"\0" * (64 * 2**20))
+    with pytest.raises(KerasWeightsError, match="declares .* bytes, more than"):
+        load_keras_weights(model, bomb)

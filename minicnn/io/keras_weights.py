@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import MiniCNNError, ModelFileError
+from ..errors import KerasWeightsError, MiniCNNError, ModelFileError
 from .atomic import atomic_write
 
 
@@ -74,14 +74,19 @@ def keras_paths(model) -> list[str]:
     return paths
 
 
-def _open(path: Path):
-    """An open h5py File for a ``.weights.h5``/``.h5`` path, or the weights inside a ``.keras`` zip."""
+def _open(path: Path, cap: int):
+    """An open h5py File for a ``.weights.h5``/``.h5`` path, or the weights inside a ``.keras``
+    zip (whose declared size may not pass ``cap`` bytes: a zip is never read past it)."""
     h5py = _h5py()
     try:
         if zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as z:
                 if "model.weights.h5" not in z.namelist():
                     raise ModelFileError(f"{path}: a zip without model.weights.h5; not a .keras file")
+                size = z.getinfo("model.weights.h5").file_size
+                if size > cap:
+                    raise ModelFileError(f"{path}: model.weights.h5 declares {size} bytes, more than the "
+                                         f"{cap} this model's weights could take")
                 return h5py.File(io.BytesIO(z.read("model.weights.h5")), "r")
         return h5py.File(path, "r")
     except FileNotFoundError:
@@ -107,7 +112,7 @@ def _arrays_keras3(path: Path, f, model) -> list[list[np.ndarray]]:
         if len(vars_group) != n:
             raise ModelFileError(f"{path}: {group} holds {len(vars_group)} arrays, layer {layer.name!r} "
                                  f"({type(layer).__name__}) has {n}")
-        found.append([np.asarray(vars_group[str(i)]) for i in range(n)])
+        found.append([vars_group[str(i)] for i in range(n)])   # datasets: read once their shapes are checked
     unused = [g for g in f["layers"] if f"layers/{g}" not in paths and len(f[f"layers/{g}"].get("vars", {}))]
     if unused:
         raise ModelFileError(f"{path}: the file has weights for {unused}, which match no layer of "
@@ -135,7 +140,7 @@ def _arrays_legacy(path: Path, f, model) -> list[list[np.ndarray]]:
         raise ModelFileError(f"{path}: the file has {len(with_weights)} layers with weights "
                              f"({list(with_weights)}), model {model.name!r} has {len(ours)} "
                              f"({[layer.name for layer in ours]})")
-    return [[np.asarray(root[by_layer[layer.name]][w]) for w in with_weights[by_layer[layer.name]]]
+    return [[root[by_layer[layer.name]][w] for w in with_weights[by_layer[layer.name]]]
             if layer.weights else [] for layer in model.layers]
 
 
@@ -151,21 +156,39 @@ def load_keras_weights(model, path: str | os.PathLike) -> None:
     path = Path(path)
     if not model.built:
         raise ModelFileError(f"model {model.name!r} must be built before loading weights into it")
-    with _open(path) as f:
-        if "layers" in f:
-            per_layer = _arrays_keras3(path, f, model)
-        elif "layer_names" in f.attrs or ("model_weights" in f and "layer_names" in f["model_weights"].attrs):
-            per_layer = _arrays_legacy(path, f, model)
-        else:
-            raise ModelFileError(f"{path}: neither a Keras 3 weights file (no 'layers' group) nor a "
-                                 "legacy one (no 'layer_names')")
-    for layer, arrays in zip(model.layers, per_layer):
+    cap = 2 * sum(p.value.nbytes for p in model.weights) + 16 * 2**20
+    try:
+        with _open(path, cap) as f:
+            if "layers" in f:
+                per_layer = _arrays_keras3(path, f, model)
+            elif "layer_names" in f.attrs or ("model_weights" in f and "layer_names" in f["model_weights"].attrs):
+                per_layer = _arrays_legacy(path, f, model)
+            else:
+                raise KerasWeightsError(f"{path}: neither a Keras 3 weights file (no 'layers' group) nor a "
+                                        "legacy one (no 'layer_names')")
+            # every dataset's shape and type is checked from its header before any is read
+            for layer, datasets in zip(model.layers, per_layer):
+                for p, ds in zip(layer.weights, datasets):
+                    shape, dtype = getattr(ds, "shape", None), getattr(ds, "dtype", None)
+                    if shape != p.value.shape or dtype is None or dtype.kind not in "fiu":
+                        raise KerasWeightsError(f"{path}: layer {layer.name!r} ({type(layer).__name__}) weight "
+                                                f"{p.name!r} has shape {p.value.shape}; the file's array is "
+                                                f"{dtype} {shape}")
+            values = [[np.asarray(ds[()]) for ds in datasets] for datasets in per_layer]
+    except ModelFileError as exc:
+        if isinstance(exc, KerasWeightsError):
+            raise
+        raise KerasWeightsError(str(exc)) from None
+    except MiniCNNError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - h5py and zlib raise many kinds of errors on a damaged file
+        raise KerasWeightsError(f"{path}: not a readable Keras weights file for model {model.name!r} "
+                                f"({type(exc).__name__}: {exc})") from None
+    for layer, arrays in zip(model.layers, values):
         for p, value in zip(layer.weights, arrays):
-            if value.shape != p.value.shape or not np.issubdtype(value.dtype, np.number):
-                raise ModelFileError(f"{path}: layer {layer.name!r} ({type(layer).__name__}) weight "
-                                     f"{p.name!r} has shape {p.value.shape}; the file's array is "
-                                     f"{value.dtype} {value.shape}")
-    for layer, arrays in zip(model.layers, per_layer):
+            if not np.isfinite(value).all():
+                raise KerasWeightsError(f"{path}: layer {layer.name!r} weight {p.name!r} holds NaN or Inf")
+    for layer, arrays in zip(model.layers, values):
         for p, value in zip(layer.weights, arrays):
             p.value[...] = value
         if arrays and hasattr(layer, "adapted"):
