@@ -7,9 +7,12 @@ fourth), Dense 128 + BatchNorm + LeakyReLU + Dropout, Dense 10 softmax;
 Adam 5e-4, batch 32, 10% of the training images held out for validation.
 Saves the trained model (model.minicnn) for the visualization examples.
 
-CIFAR-10 is downloaded (and checksum-verified) on first use; these project
-machines have no copy and no internet, so here it can only run on data
-placed by hand.
+The official archive is downloaded (and checksum-verified) on first use.
+``--image-folder PATH`` reads the images from class folders instead - a
+folder or zip with ``train/<class>/`` and ``test/<class>/``, such as a JPEG
+copy of CIFAR-10::
+
+    python examples/cifar10_cnn.py --image-folder cifar10-jpeg.zip --epochs 3
 """
 
 import argparse
@@ -22,7 +25,8 @@ def main(argv=None) -> dict:
     add_arguments(parser, default_out="out/cifar10_cnn")
     args = parser.parse_args(argv)
     return run("cifar10", "cifar_cnn", epochs=args.epochs, limit=args.limit, data_dir=args.data_dir,
-               out=args.out, batch_size=args.batch_size, seed=args.seed, resume=args.resume)
+               out=args.out, batch_size=args.batch_size, seed=args.seed,
+               resume=args.resume, image_folder=args.image_folder)
 
 
 if __name__ == "__main__":

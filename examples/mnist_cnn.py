@@ -25,7 +25,8 @@ def main(argv=None) -> dict:
     add_arguments(parser, default_out="out/mnist_cnn")
     args = parser.parse_args(argv)
     results = run("mnist", "kconv", epochs=args.epochs, limit=args.limit, data_dir=args.data_dir,
-                  out=args.out, batch_size=args.batch_size, seed=args.seed, resume=args.resume)
+                  out=args.out, batch_size=args.batch_size, seed=args.seed,
+                  resume=args.resume, image_folder=args.image_folder)
     fig = viz.misclassified(results["model"], results["x_test"], results["y_test"],
                             results["class_names"], n=24, cols=6, predicted=results["predicted"])
     fig.savefig(Path(args.out) / "misclassified.png", dpi=90, bbox_inches="tight")

@@ -17,7 +17,8 @@ def main(argv=None) -> dict:
     add_arguments(parser, default_out="out/mnist_mlp")
     args = parser.parse_args(argv)
     return run("mnist", "mlp", epochs=args.epochs, limit=args.limit, data_dir=args.data_dir,
-               out=args.out, batch_size=args.batch_size, seed=args.seed, resume=args.resume)
+               out=args.out, batch_size=args.batch_size, seed=args.seed,
+               resume=args.resume, image_folder=args.image_folder)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         from .train import run
         try:
             run(args.dataset, args.model, epochs=args.epochs, limit=args.limit, data_dir=args.data_dir,
-                out=args.out, batch_size=args.batch_size, seed=args.seed, resume=args.resume)
+                out=args.out, batch_size=args.batch_size, seed=args.seed,
+                resume=args.resume, image_folder=args.image_folder)
         except MiniCNNError as exc:
             print(f"minicnn train: {exc}", file=sys.stderr)
             return 1

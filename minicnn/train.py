@@ -13,6 +13,7 @@ training curves (``training_curves.png``) and the figures (``results.json``).
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import time
@@ -55,10 +56,23 @@ LOADERS = {
 }
 
 
-def load(dataset: str, data_dir=None, limit: int | None = None):
-    """The dataset scaled to [0, 1] float32, and its class names."""
-    loader, class_names = LOADERS[dataset]
-    (x_train, y_train), (x_test, y_test) = loader(data_dir=data_dir)
+def load(dataset: str, data_dir=None, limit: int | None = None, image_folder=None, seed: int = 0):
+    """The dataset scaled to [0, 1] float32, and its class names.
+
+    ``image_folder``: a folder or zip with ``train/<class>/`` and ``test/<class>/``
+    (``datasets.load_image_folder``) instead of the dataset's official files;
+    the training images are shuffled with ``seed`` (a class-sorted folder would
+    hand ``validation_split`` a single class).
+    """
+    if image_folder is not None:
+        x_train, y_train, class_names = datasets.load_image_folder(image_folder, folder="train", seed=seed)
+        x_test, y_test, test_names = datasets.load_image_folder(image_folder, folder="test", shuffle=False)
+        if test_names != class_names:
+            from .errors import DatasetError
+            raise DatasetError(f"{image_folder}: train/ has classes {class_names}, test/ has {test_names}")
+    else:
+        loader, class_names = LOADERS[dataset]
+        (x_train, y_train), (x_test, y_test) = loader(data_dir=data_dir)
     if limit:
         x_train, y_train = x_train[:limit], y_train[:limit]
     return (scale_images(x_train), y_train), (scale_images(x_test), y_test), class_names
@@ -66,7 +80,8 @@ def load(dataset: str, data_dir=None, limit: int | None = None):
 
 def run(dataset: str, model_name: str, epochs: int | None = None, limit: int | None = None,
         data_dir=None, out: str | os.PathLike = "out", batch_size: int | None = None,
-        seed: int = 0, verbose: int = 1, model=None, resume: str | os.PathLike | None = None) -> dict:
+        seed: int = 0, verbose: int = 1, model=None, resume: str | os.PathLike | None = None,
+        image_folder: str | os.PathLike | None = None) -> dict:
     """Train ``model_name``'s recipe on ``dataset``; returns (and saves) the results.
 
     After every epoch the whole training state is checkpointed to
@@ -77,18 +92,18 @@ def run(dataset: str, model_name: str, epochs: int | None = None, limit: int | N
     """
     recipe = RECIPES[model_name]
     start = time.perf_counter()
-    (x_train, y_train), (x_test, y_test), class_names = load(dataset, data_dir, limit)
-    earlier: dict[str, list[float]] = {}
+    (x_train, y_train), (x_test, y_test), class_names = load(dataset, data_dir, limit, image_folder, seed)
     if resume is not None:
         from .io import load_model
         model = load_model(resume)
-        earlier = model.history.history if model.history is not None else {}
         if verbose:
             print(f"Resuming from {resume}: {model.completed_epochs} epoch(s) done")
     elif model is None:
         shape = x_train.shape[1:]
+        extra = {"num_classes": len(class_names)} if "num_classes" in inspect.signature(recipe.build).parameters \
+            else {}
         model = recipe.build(input_shape=shape[:2] if model_name == "mlp" and shape[-1] == 1 else shape,
-                             seed=seed)
+                             seed=seed, **extra)
     if model_name == "mlp":  # the MLP takes (28, 28) digits, without the channel axis
         x_train, x_test = x_train.reshape(len(x_train), *model.input_shape), \
             x_test.reshape(len(x_test), *model.input_shape)
@@ -117,8 +132,7 @@ def run(dataset: str, model_name: str, epochs: int | None = None, limit: int | N
                         callbacks=[_Timer(), *checkpoints])
     test_loss, test_accuracy = model.evaluate(x_test, y_eval, verbose=0)
     predicted = model.predict(x_test, verbose=0).argmax(axis=1)
-    curves = {k: earlier.get(k, []) + history.history.get(k, [])
-              for k in dict.fromkeys([*earlier, *history.history])}
+    curves = {k: list(v) for k, v in history.history.items()}   # a resumed fit carries the earlier epochs
     results = {"dataset": dataset, "model": model_name, "epochs": model.completed_epochs,
                "resumed_from": str(resume) if resume is not None else None,
                "train_samples": int(len(x_train)), "test_samples": int(len(x_test)),
@@ -154,6 +168,9 @@ def add_arguments(parser: argparse.ArgumentParser, default_out: str) -> None:
     parser.add_argument("--data-dir", default=None,
                         help="folder holding mnist/ (or cifar10/ ...); default: $MINICNN_DATA, then the cache")
     parser.add_argument("--out", default=default_out, help="folder for the model, curves and results")
+    parser.add_argument("--image-folder", default=None, metavar="PATH",
+                        help="a folder or zip of class folders, train/<class>/ and test/<class>/, "
+                             "instead of the official files")
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", default=None, metavar="PATH",

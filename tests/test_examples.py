@@ -155,3 +155,24 @@ def test_mobilenet_feature_maps_without_and_with_weights(tmp_path):
     assert "Top 3 predictions:" in out.stdout
     assert f"1. thing{best[0]}: " in out.stdout and f"2. thing{best[1]}: " in out.stdout
     assert (tmp_path / "b" / "feature_maps_block_3_depthwise_relu.png").stat().st_size > 0
+
+
+def test_cifar10_example_trains_from_an_image_folder(tmp_path):
+    """``--image-folder``: class folders in a zip (train/ and test/), as the shared JPEG copy of CIFAR-10."""
+    import zipfile
+    from io import BytesIO
+
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    archive = tmp_path / "images.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for split, n in (("train", 6), ("test", 2)):
+            for c in ("cat", "dog", "frog"):
+                for i in range(n):
+                    buffer = BytesIO()
+                    Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(buffer, "JPEG")
+                    z.writestr(f"{split}/{c}/{i}.jpg", buffer.getvalue())
+    out = run_script("cifar10_cnn.py", "--image-folder", str(archive), "--epochs", "1", "--out", str(tmp_path / "o"))
+    assert "Found 18 files belonging to 3 classes." in out.stderr
+    results = json.loads((tmp_path / "o" / "results.json").read_text())
+    assert results["train_samples"] == 18 and results["test_samples"] == 6
