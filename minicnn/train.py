@@ -145,6 +145,7 @@ def run(dataset: str, model_name: str, epochs: int | None = None, limit: int | N
     if curves:
         _plot_curves(curves, out / "training_curves.png")
     (out / "results.json").write_text(json.dumps(results, indent=2))
+    print(f"Model, curves and results written to {out}/")
     results.update(model=model, x_test=x_test, y_test=y_test, predicted=predicted,
                    class_names=class_names)
     return results
@@ -161,17 +162,29 @@ def _plot_curves(history: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def _positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (``--epochs 0`` or ``--limit 0`` is refused,
+    not taken as "the default" or "everything")."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser, default_out: str) -> None:
     """The options every example and ``minicnn train`` share."""
-    parser.add_argument("--epochs", type=int, default=None, help="default: the seed's")
-    parser.add_argument("--limit", type=int, default=None, help="use only the first N training images")
+    parser.add_argument("--epochs", type=_positive, default=None, help="default: the seed's")
+    parser.add_argument("--limit", type=_positive, default=None, help="use only the first N training images")
     parser.add_argument("--data-dir", default=None,
                         help="folder holding mnist/ (or cifar10/ ...); default: $MINICNN_DATA, then the cache")
     parser.add_argument("--out", default=default_out, help="folder for the model, curves and results")
     parser.add_argument("--image-folder", default=None, metavar="PATH",
                         help="a folder or zip of class folders, train/<class>/ and test/<class>/, "
                              "instead of the official files")
-    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--batch-size", type=_positive, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", default=None, metavar="PATH",
                         help="continue from a checkpoint (OUT/checkpoint.minicnn is written after every epoch)")

@@ -176,3 +176,12 @@ def test_cifar10_example_trains_from_an_image_folder(tmp_path):
     assert "Found 18 files belonging to 3 classes." in out.stderr
     results = json.loads((tmp_path / "o" / "results.json").read_text())
     assert results["train_samples"] == 18 and results["test_samples"] == 6
+
+
+@pytest.mark.parametrize("args, message", [(["--epochs", "0"], "--epochs: must be at least 1"),
+                                           (["--limit", "0"], "--limit: must be at least 1"),
+                                           (["--limit", "many"], "--limit: expected a whole number")])
+def test_example_options_are_checked(args, message):
+    out = subprocess.run([sys.executable, str(ROOT / "examples" / "mnist_cnn.py"), *args],
+                         capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 2 and message in out.stderr
