@@ -307,3 +307,54 @@ def test_keras_weight_files_fail_with_one_error_type_and_read_nothing_unchecked(
         z.writestr("model.weights.h5", b"\0" * (64 * 2**20))
     with pytest.raises(KerasWeightsError, match="declares .* bytes, more than"):
         load_keras_weights(model, bomb)
+
+
+# ---------------------------------------------------------------- 5. downloads and .gz files
+def test_a_broken_server_reply_tries_the_next_mirror_and_stale_parts_go(tmp_path, monkeypatch):
+    import gzip
+    import hashlib
+    import http.client
+    from minicnn.datasets import files
+    content = b"official content"
+    spec = files.FileSpec("data.gz", content_md5=hashlib.md5(content).hexdigest())
+    good = tmp_path / "server" / "data.gz"
+    good.parent.mkdir()
+    good.write_bytes(gzip.compress(content))
+    calls = []
+    real = files.urllib.request.urlopen
+
+    def urlopen(url, timeout):
+        calls.append(url)
+        if "broken-status" in url:
+            raise http.client.BadStatusLine("garbage")
+        if "cut-short" in url:
+            raise http.client.IncompleteRead(b"half", 100)
+        return real(url, timeout=timeout)
+    monkeypatch.setattr(files.urllib.request, "urlopen", urlopen)
+    dest_dir = tmp_path / "cache" / "ds"
+    dest_dir.mkdir(parents=True)
+    stale = dest_dir / ".data.gz.abc.part"
+    stale.write_bytes(b"left by a killed download")
+    os.utime(stale, (time.time() - 3600,) * 2)
+    got = files.fetch("ds", "ds", spec, ["http://broken-status/", "http://cut-short/",
+                                         (tmp_path / "server").as_uri() + "/"], tmp_path / "cache")
+    assert got == content and len(calls) == 3 and not stale.exists()
+
+
+def test_a_gz_bomb_is_refused_while_it_decompresses(tmp_path):
+    import gzip
+    from minicnn.datasets import files
+    from minicnn.errors import DatasetError
+    bomb = tmp_path / "images.gz"
+    bomb.write_bytes(gzip.compress(b"\0" * (64 * 2**20)))
+    spec = files.FileSpec("images.gz", content_md5="0" * 32, max_content_bytes=8 * 2**20)
+    with pytest.raises(DatasetError, match="decompresses to more than"):
+        files.read_verified(bomb, spec)
+    tracemalloc.start()
+    try:
+        files.read_verified(bomb, spec)
+    except DatasetError:
+        pass
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    assert peak < 30

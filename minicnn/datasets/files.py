@@ -25,9 +25,12 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
+import io
 import os
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 import zlib
@@ -52,6 +55,10 @@ class FileSpec:
     name: str
     content_md5: str | None = None
     archive_md5: str | None = None
+    #: the most bytes the file may take, compressed (a download is cut there) and decompressed
+    #: (decompression stops there): a hostile file or server cannot make minicnn hold more
+    max_bytes: int = 256 * 2**20
+    max_content_bytes: int = 512 * 2**20
 
 
 def search_roots(data_dir: str | os.PathLike | None) -> list[Path]:
@@ -71,16 +78,39 @@ def candidates(roots: list[Path], subdir: str, name: str) -> list[Path]:
     return [root / folder / n for root in roots for folder in (subdir, "") for n in names]
 
 
+def _decompressed(path: Path, raw: bytes, cap: int) -> bytes:
+    """gzip content, decompressed a chunk at a time and refused once past ``cap`` bytes."""
+    pieces, size = [], 0
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as stream:
+            while True:
+                chunk = stream.read(1 << 20)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > cap:
+                    raise DatasetError(f"{path}: decompresses to more than {cap} bytes, more than this "
+                                       "file may hold; delete it")
+                pieces.append(chunk)
+    except (EOFError, OSError, zlib.error) as exc:
+        if isinstance(exc, DatasetError):
+            raise
+        raise DatasetError(f"{path} is truncated or corrupt (gzip: {exc}); delete it and try again") from None
+    return b"".join(pieces)
+
+
 def read_verified(path: Path, spec: FileSpec) -> bytes:
     """The decompressed bytes of ``path``, after checking them against ``spec``."""
     try:
+        if path.stat().st_size > spec.max_bytes:
+            raise DatasetError(f"{path}: {path.stat().st_size} bytes, more than {spec.name} may take "
+                               f"({spec.max_bytes}); delete it")
         raw = path.read_bytes()
+    except DatasetError:
+        raise
     except OSError as exc:
         raise DatasetError(f"cannot read {path}: {exc}") from None
-    try:
-        content = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
-    except (EOFError, OSError, zlib.error) as exc:
-        raise DatasetError(f"{path} is truncated or corrupt (gzip: {exc}); delete it and try again") from None
+    content = _decompressed(path, raw, spec.max_content_bytes) if raw[:2] == b"\x1f\x8b" else raw
     if spec.content_md5 is not None:
         got = hashlib.md5(content).hexdigest()
         if got != spec.content_md5:
@@ -95,10 +125,22 @@ def read_verified(path: Path, spec: FileSpec) -> bytes:
     return content
 
 
+def _remove_stale_parts(dest: Path, older_than: float = 60.0) -> None:
+    """Partial downloads a killed process left beside ``dest`` (a live one is younger)."""
+    cutoff = time.time() - older_than
+    for part in dest.parent.glob(f".{dest.name}.*.part"):
+        try:
+            if part.stat().st_mtime < cutoff:
+                part.unlink()
+        except OSError:
+            pass
+
+
 def download(url: str, dest: Path, spec: FileSpec, timeout: float = 30.0) -> Path:
     """Download ``url`` to ``dest`` atomically and verify it (see the module docstring)."""
     created = [p for p in [dest.parent, *dest.parent.parents] if not p.exists()]
     dest.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_parts(dest)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     tmp = Path(tmp_name)
     try:
@@ -109,8 +151,11 @@ def download(url: str, dest: Path, spec: FileSpec, timeout: float = 30.0) -> Pat
                 chunk = response.read(1 << 16)
                 if not chunk:
                     break
-                out.write(chunk)
                 done += len(chunk)
+                if done > spec.max_bytes:
+                    raise DatasetError(f"download of {url} passed {spec.max_bytes} bytes, more than "
+                                       f"{spec.name} may take; stopped")
+                out.write(chunk)
                 _progress(dest.name, done, total)
             out.flush()
             os.fsync(out.fileno())
@@ -153,7 +198,8 @@ def fetch(dataset: str, subdir: str, spec: FileSpec, urls: list[str],
         url = base + spec.name
         try:
             return read_verified(download(url, dest, spec), spec)
-        except (urllib.error.URLError, OSError, ValueError) as exc:  # DatasetError is an OSError
+        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
+            # DatasetError is an OSError; HTTPException covers a garbage status line and a cut reply
             errors.append(f"{url}: {getattr(exc, 'reason', exc)}")
     looked = "\n  ".join(str(p) for p in candidates(roots, subdir, spec.name))
     raise DatasetError(
