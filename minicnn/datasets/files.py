@@ -30,7 +30,6 @@ import io
 import os
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 import zlib
@@ -38,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DatasetError
+from ..io.atomic import remove_stale
 
 CACHE = Path("~/.minicnn/datasets")
 
@@ -125,22 +125,11 @@ def read_verified(path: Path, spec: FileSpec) -> bytes:
     return content
 
 
-def _remove_stale_parts(dest: Path, older_than: float = 60.0) -> None:
-    """Partial downloads a killed process left beside ``dest`` (a live one is younger)."""
-    cutoff = time.time() - older_than
-    for part in dest.parent.glob(f".{dest.name}.*.part"):
-        try:
-            if part.stat().st_mtime < cutoff:
-                part.unlink()
-        except OSError:
-            pass
-
-
 def download(url: str, dest: Path, spec: FileSpec, timeout: float = 30.0) -> Path:
     """Download ``url`` to ``dest`` atomically and verify it (see the module docstring)."""
     created = [p for p in [dest.parent, *dest.parent.parents] if not p.exists()]
     dest.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_parts(dest)
+    remove_stale(dest.parent, f".{dest.name}.*.part")   # a killed download's leftovers
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     tmp = Path(tmp_name)
     try:

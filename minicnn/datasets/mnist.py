@@ -14,32 +14,31 @@ from ..errors import DatasetError
 from .files import FileSpec, fetch
 from .idx import parse_idx
 
-# md5 of the decompressed official files (as published with MNIST), and their sizes:
-# decompression stops past them, so a hostile .gz cannot expand further.
-_SIZES = {"train_images": 47040016, "train_labels": 60008, "test_images": 7840016, "test_labels": 10008}
-MNIST_FILES = {
-    "train_images": FileSpec("train-images-idx3-ubyte.gz", content_md5="6bbc9ace898e44ae57da46a324031adb",
-                             max_content_bytes=_SIZES["train_images"]),
-    "train_labels": FileSpec("train-labels-idx1-ubyte.gz", content_md5="a25bea736e30d166cdddb491f175f624",
-                             max_content_bytes=_SIZES["train_labels"]),
-    "test_images": FileSpec("t10k-images-idx3-ubyte.gz", content_md5="2646ac647ad5339dbf082846283269ea",
-                            max_content_bytes=_SIZES["test_images"]),
-    "test_labels": FileSpec("t10k-labels-idx1-ubyte.gz", content_md5="27ae3e4e09519cfbb04c329615203637",
-                            max_content_bytes=_SIZES["test_labels"]),
-}
+# The four files, with the official decompressed sizes: decompression stops past them,
+# so a hostile .gz cannot expand further.
+_NAMES = {"train_images": ("train-images-idx3-ubyte.gz", 47040016),
+          "train_labels": ("train-labels-idx1-ubyte.gz", 60008),
+          "test_images": ("t10k-images-idx3-ubyte.gz", 7840016),
+          "test_labels": ("t10k-labels-idx1-ubyte.gz", 10008)}
+
+
+def _specs(**md5s: dict[str, str]) -> dict[str, FileSpec]:
+    """One FileSpec per file; ``content_md5=`` or ``archive_md5=`` maps each file to its checksum."""
+    (kind, by_file), = md5s.items()
+    return {key: FileSpec(name, max_content_bytes=size, **{kind: by_file[key]})
+            for key, (name, size) in _NAMES.items()}
+
+
+# md5 of the decompressed official files (as published with MNIST).
+MNIST_FILES = _specs(content_md5={
+    "train_images": "6bbc9ace898e44ae57da46a324031adb", "train_labels": "a25bea736e30d166cdddb491f175f624",
+    "test_images": "2646ac647ad5339dbf082846283269ea", "test_labels": "27ae3e4e09519cfbb04c329615203637"})
 MNIST_URLS = ["https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"]
 
 # Fashion-MNIST publishes md5s of its .gz files only, so only those archives verify.
-FASHION_FILES = {
-    "train_images": FileSpec("train-images-idx3-ubyte.gz", archive_md5="8d4fb7e6c68d591d4c3dfef9ec88bf0d",
-                             max_content_bytes=_SIZES["train_images"]),
-    "train_labels": FileSpec("train-labels-idx1-ubyte.gz", archive_md5="25c81989df183df01b3e8a0aad5dffbe",
-                             max_content_bytes=_SIZES["train_labels"]),
-    "test_images": FileSpec("t10k-images-idx3-ubyte.gz", archive_md5="bef4ecab320f06d8554ea6380940ec79",
-                            max_content_bytes=_SIZES["test_images"]),
-    "test_labels": FileSpec("t10k-labels-idx1-ubyte.gz", archive_md5="bb300cfdad3c16e7a12a480ee83cd310",
-                            max_content_bytes=_SIZES["test_labels"]),
-}
+FASHION_FILES = _specs(archive_md5={
+    "train_images": "8d4fb7e6c68d591d4c3dfef9ec88bf0d", "train_labels": "25c81989df183df01b3e8a0aad5dffbe",
+    "test_images": "bef4ecab320f06d8554ea6380940ec79", "test_labels": "bb300cfdad3c16e7a12a480ee83cd310"})
 FASHION_URLS = ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"]
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                    "Sneaker", "Bag", "Ankle boot")

@@ -41,10 +41,11 @@ def _mode_for(path: Path) -> int:
         return 0o666 & ~umask
 
 
-def _remove_leftovers(path: Path) -> None:
-    """Temporary files of earlier writes to ``path`` that a killed process left behind."""
-    cutoff = time.time() - STALE_SECONDS
-    for leftover in path.parent.glob(f".{path.name}.*.tmp"):
+def remove_stale(folder: Path, pattern: str, older_than: float = STALE_SECONDS) -> None:
+    """Delete the files of ``folder`` matching ``pattern`` not modified for ``older_than`` seconds:
+    what a killed writer left behind (a younger one may belong to a write still under way)."""
+    cutoff = time.time() - older_than
+    for leftover in folder.glob(pattern):
         try:
             if leftover.stat().st_mtime < cutoff:
                 leftover.unlink()
@@ -56,7 +57,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
     """Call ``write(f)`` on a temporary binary file, then move it onto ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_leftovers(path)
+    remove_stale(path.parent, f".{path.name}.*.tmp")
     mode = _mode_for(path)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
