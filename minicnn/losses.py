@@ -2,7 +2,10 @@
 
 All losses return the **mean over the batch** of a per-sample loss, and
 ``gradient`` returns dL/d(y_pred) of the same shape as ``y_pred`` (the 1/N of
-the mean included). Below, p is a row of probabilities, z a row of logits,
+the mean included). With ``sample_weight`` w (one number per sample, from
+``fit(sample_weight=...)`` or ``class_weight``), the loss is
+``sum_i w_i * l_i / N`` - Keras's reduction, which divides by N and not by
+sum(w) - and each sample's gradient row is multiplied by w_i. Below, p is a row of probabilities, z a row of logits,
 t a one-hot row (or the integer class k), eps = 1e-7, and
 ``clip(v) = min(max(v, eps), 1 - eps)``.
 
@@ -49,6 +52,20 @@ def _clip(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(p, lo, hi), (p >= lo) & (p <= hi)
 
 
+def _weighted_mean(per_sample: np.ndarray, sample_weight: np.ndarray | None) -> float:
+    """mean_i(w_i * l_i): Keras's "sum over batch size" - divided by N, not by sum(w)."""
+    if sample_weight is None:
+        return float(per_sample.mean())
+    return float((per_sample * sample_weight).sum() / len(per_sample))
+
+
+def _weighted_rows(g: np.ndarray, sample_weight: np.ndarray | None) -> np.ndarray:
+    """Each sample's gradient row times its weight."""
+    if sample_weight is None:
+        return g
+    return g * sample_weight.reshape((-1,) + (1,) * (g.ndim - 1)).astype(g.dtype, copy=False)
+
+
 class Loss:
     """Base class: ``value(y_true, y_pred)`` and ``gradient(y_true, y_pred)``."""
 
@@ -62,23 +79,23 @@ class Loss:
     def __call__(self, y_true, y_pred) -> float:
         return self.value(y_true, y_pred)
 
-    def value(self, y_true, y_pred) -> float:
+    def value(self, y_true, y_pred, sample_weight=None) -> float:
         y_true, y_pred = self._check(y_true, y_pred)
         per_sample = self._logits_loss(y_true, y_pred) if self.from_logits \
             else self._prob_loss(y_true, y_pred)
-        return float(per_sample.mean())
+        return _weighted_mean(per_sample, sample_weight)
 
-    def gradient(self, y_true, y_pred) -> np.ndarray:
+    def gradient(self, y_true, y_pred, sample_weight=None) -> np.ndarray:
         y_true, y_pred = self._check(y_true, y_pred)
         g = self._logits_grad(y_true, y_pred) if self.from_logits \
             else self._prob_grad(y_true, y_pred)
-        return (g / y_pred.shape[0]).astype(y_pred.dtype, copy=False)
+        return _weighted_rows(g / y_pred.shape[0], sample_weight).astype(y_pred.dtype, copy=False)
 
-    def value_and_grad_from_logits(self, y_true, logits) -> tuple[float, np.ndarray]:
+    def value_and_grad_from_logits(self, y_true, logits, sample_weight=None) -> tuple[float, np.ndarray]:
         """Loss and dL/dlogits, for outputs produced by ``fused_activation``."""
         y_true, logits = self._check(y_true, logits)
-        loss = float(self._logits_loss(y_true, logits).mean())
-        g = self._logits_grad(y_true, logits) / logits.shape[0]
+        loss = _weighted_mean(self._logits_loss(y_true, logits), sample_weight)
+        g = _weighted_rows(self._logits_grad(y_true, logits) / logits.shape[0], sample_weight)
         return loss, g.astype(logits.dtype, copy=False)
 
     def get_config(self) -> dict:

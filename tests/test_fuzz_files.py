@@ -1,10 +1,18 @@
 """Fuzzing the file loaders: damaged bytes load correctly or raise a minicnn error.
 
-Hypothesis flips random bytes of, and truncates, a model file, an MNIST
-``.gz`` file, the decompressed IDX content and a CIFAR-10 batch pickle. Every
-case must either load or raise the loader's own error (``ModelFileError``,
-``DatasetError``) - never another exception type, never a hang (each example
-has a deadline), and nothing may be left written next to the file.
+Hypothesis flips random bytes of, and truncates, a model file, a Keras
+weights file (``.weights.h5`` and ``.keras``), an MNIST ``.gz`` file, the
+decompressed IDX content, a CIFAR-10 batch pickle and an image folder zip.
+Every case must either load or raise the loader's own error
+(``ModelFileError``, ``KerasWeightsError``, ``DatasetError``) - never another
+exception type, never a hang (each example has a deadline), never more than
+``MEMORY_BOUND`` bytes of Python and NumPy allocations (``tracemalloc``'s
+peak), and nothing may be left written next to the file.
+
+How many cases: ``FUZZ_EXAMPLES`` per loader, by the hypothesis profile
+(``HYPOTHESIS_PROFILE=ci``, the default, or ``dev``)::
+
+    HYPOTHESIS_PROFILE=dev python -m pytest tests/test_fuzz_files.py
 
 For the datasets, two depths are fuzzed: the bytes as they are on disk (the
 checksum catches almost everything), and - worse - damaged content whose
@@ -15,25 +23,47 @@ the IDX parser and the restricted unpickler.
 from __future__ import annotations
 
 import gzip
+import io
 import hashlib
+import os
 import tempfile
+import tracemalloc
+import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import minicnn
 from minicnn import zoo
 from minicnn.datasets import cifar10, files, mnist
 from minicnn.datasets.idx import encode_idx
-from minicnn.errors import DatasetError, ModelFileError
+from minicnn.errors import DatasetError, KerasWeightsError, ModelFileError
 
 from .test_dataset_files import cifar_batch
 
-FUZZ = settings(max_examples=60, deadline=5000, suppress_health_check=[HealthCheck.too_slow,
-                                                                        HealthCheck.function_scoped_fixture])
+FUZZ_EXAMPLES = {"ci": 200, "dev": 5000}[os.environ.get("HYPOTHESIS_PROFILE", "ci")]
+FUZZ = settings(max_examples=FUZZ_EXAMPLES, deadline=5000,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+
+# Every file fuzzed here is under 100 KB; refusing one must not cost more than
+# this (Python objects and NumPy arrays, as tracemalloc sees them).
+MEMORY_BOUND = 100 * 2**20
+
+
+@contextmanager
+def bounded_memory():
+    """Fail if the block's peak traced allocation exceeds ``MEMORY_BOUND``."""
+    tracemalloc.start()
+    try:
+        yield
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= MEMORY_BOUND, f"peak allocation {peak / 2**20:.0f} MiB"
 
 
 def damage(data: bytes, flips: list[tuple[int, int]], keep: float) -> bytes:
@@ -68,7 +98,8 @@ def test_damaged_model_files(flips, keep):
         path = Path(d) / "m.minicnn"
         path.write_bytes(data)
         try:
-            model = minicnn.load_model(path)
+            with bounded_memory():
+                model = minicnn.load_model(path)
         except ModelFileError:
             pass
         else:  # whatever loaded is a usable model
@@ -118,7 +149,8 @@ def test_damaged_mnist_gz_files(offline, flips, keep):
         _write_mnist(root / "mnist", IDX, offline, gz_damage=(flips, keep))
         before = _listing(root)
         try:
-            (x, _), _ = mnist.load_mnist(root)
+            with bounded_memory():
+                (x, _), _ = mnist.load_mnist(root)
             assert x.shape == (6, 28, 28, 1)  # only undamaged content can pass the checksum
         except DatasetError:
             pass
@@ -133,7 +165,8 @@ def test_damaged_idx_content_with_a_matching_checksum(offline, flips, keep):
     with tempfile.TemporaryDirectory() as d:
         _write_mnist(Path(d) / "mnist", contents, offline)
         try:
-            (x, y), (xt, yt) = mnist.load_mnist(d)
+            with bounded_memory():
+                (x, y), (xt, yt) = mnist.load_mnist(d)
             assert len(x) == len(y) and len(xt) == len(yt)
         except DatasetError:
             pass
@@ -149,7 +182,8 @@ def test_damaged_cifar_pickles_with_a_matching_checksum(flips, keep):
     saved = dict(cifar10.MEMBERS)
     cifar10.MEMBERS["data_batch_1"] = hashlib.md5(data).hexdigest()
     try:
-        x, y = cifar10._batch("data_batch_1", data)
+        with bounded_memory():
+            x, y = cifar10._batch("data_batch_1", data)
         assert x.shape[1:] == (32, 32, 3) and len(x) == len(y)
     except DatasetError:
         pass
@@ -159,7 +193,6 @@ def test_damaged_cifar_pickles_with_a_matching_checksum(flips, keep):
 
 
 def _entries(data: bytes) -> dict[str, np.ndarray]:
-    import io
     with np.load(io.BytesIO(data), allow_pickle=False) as f:
         return {k: f[k] for k in f.files}
 
@@ -194,8 +227,125 @@ def test_damaged_config_inside_an_intact_archive(kind, flips, keep):
         with open(path, "wb") as f:
             np.savez(f, **dict(entries, config=np.array(damaged)))
         try:
-            model = minicnn.load_model(path)
+            with bounded_memory():
+                model = minicnn.load_model(path)
         except ModelFileError:
             pass
         else:
             assert model.predict(x, verbose=0).shape == out_shape
+
+
+# ---------------------------------------------------------------------------- Keras weight files
+h5py = pytest.importorskip("h5py")
+
+
+def _keras_weight_files() -> dict[str, bytes]:
+    """The MLP's weights as Keras writes them: ``.weights.h5``, and inside a ``.keras`` zip."""
+    from minicnn.io.keras_weights import save_keras_weights
+    with tempfile.TemporaryDirectory() as d:
+        h5 = save_keras_weights(zoo.mnist_mlp(seed=0), Path(d) / "m.weights.h5")
+        with zipfile.ZipFile(Path(d) / "m.keras", "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("config.json", "{}")
+            z.write(h5, "model.weights.h5")
+        return {"m.weights.h5": h5.read_bytes(), "m.keras": (Path(d) / "m.keras").read_bytes()}
+
+
+KERAS_FILES = _keras_weight_files()
+
+
+@pytest.mark.parametrize("name", list(KERAS_FILES))
+@FUZZ
+@given(**DAMAGE)
+def test_damaged_keras_weight_files(name, flips, keep):
+    from minicnn.io.keras_weights import load_keras_weights
+    data = damage(KERAS_FILES[name], flips, keep)
+    model = zoo.mnist_mlp(seed=1)
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / name
+        path.write_bytes(data)
+        try:
+            with bounded_memory():
+                load_keras_weights(model, path)
+        except KerasWeightsError:
+            pass
+        else:
+            assert all(np.isfinite(w).all() for w in model.get_weights())
+        assert [p.name for p in Path(d).iterdir()] == [name]
+
+
+# ---------------------------------------------------------------------------- image folders
+def _image_zip() -> bytes:
+    """Two classes of two small PNG and JPEG images, zipped (stored, so that
+    damage reaches the image decoders and not only the zip's CRC)."""
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as z:
+        for c in ("cat", "dog"):
+            for i, fmt in enumerate(("PNG", "JPEG")):
+                image = io.BytesIO()
+                Image.fromarray(rng.integers(0, 256, (6, 5, 3), dtype=np.uint8)).save(image, fmt)
+                z.writestr(f"train/{c}/{i}.{fmt.lower()}", image.getvalue())
+    return buffer.getvalue()
+
+
+IMAGE_ZIP = _image_zip()
+
+
+def _damaged_members(data: bytes, flips, keep) -> bytes:
+    """The same zip with every member's bytes damaged (the zip itself stays valid)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            target.writestr(info.filename, damage(source.read(info), flips, keep))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("depth", ["zip bytes", "image bytes"])
+@FUZZ
+@given(**DAMAGE)
+@example(flips=[(0.9716635894027255, 7)], keep=1.0)  # a member claiming 117 MB stored in a 2 KB zip
+def test_damaged_image_folder_zips(depth, flips, keep):
+    from minicnn.datasets import load_image_folder
+    data = (damage(IMAGE_ZIP, flips, keep) if depth == "zip bytes"
+            else _damaged_members(IMAGE_ZIP, flips, keep))
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "images.zip"
+        path.write_bytes(data)
+        try:
+            with bounded_memory():
+                x, y, names = load_image_folder(path, "train", verbose=False)
+        except DatasetError:
+            pass
+        else:
+            assert x.dtype == np.uint8 and len(x) == len(y) and names == ["cat", "dog"]
+        assert [p.name for p in Path(d).iterdir()] == ["images.zip"]
+
+
+# ---------------------------------------------------------------------------- claimed sizes
+def claim_stored_size(data: bytes, member: str, size: int) -> bytes:
+    """The zip with ``member``'s compressed size in the central directory set to ``size``
+    (the field zipfile trusts when it reads a stored member)."""
+    out = bytearray(data)
+    at = out.find(b"PK\x01\x02")
+    while at >= 0:
+        name_length = int.from_bytes(out[at + 28:at + 30], "little")
+        if out[at + 46:at + 46 + name_length].decode() == member:
+            out[at + 20:at + 24] = size.to_bytes(4, "little")
+            return bytes(out)
+        at = out.find(b"PK\x01\x02", at + 4)
+    raise AssertionError(f"no member {member}")
+
+
+def test_a_member_claiming_more_stored_bytes_than_the_file_is_refused_unread(tmp_path):
+    from minicnn.datasets import load_image_folder
+    from minicnn.io.keras_weights import load_keras_weights
+    cases = [("images.zip", claim_stored_size(IMAGE_ZIP, "train/dog/1.jpeg", 2**30), DatasetError,
+              lambda path: load_image_folder(path, "train", verbose=False)),
+             ("m.minicnn", claim_stored_size(MODEL, "config.npy", 2**30), ModelFileError, minicnn.load_model),
+             ("m.keras", claim_stored_size(KERAS_FILES["m.keras"], "model.weights.h5", 2**30), KerasWeightsError,
+              lambda path: load_keras_weights(zoo.mnist_mlp(seed=0), path))]
+    for name, data, error, load in cases:
+        (tmp_path / name).write_bytes(data)
+        with bounded_memory(), pytest.raises(error, match="claims 1073741824 stored bytes"):
+            load(tmp_path / name)

@@ -145,8 +145,8 @@ def test_seed_004_mobilenet_feature_maps(rng):
 
 def test_unsupported_keras_arguments_name_what_is_missing():
     with pytest.raises(ConfigError, match=r"Dense: minicnn does not support the Keras argument\(s\) "
-                                          r"\['kernel_regularizer'\]; this layer takes \['units', 'activation'"):
-        layers.Dense(4, kernel_regularizer="l2")
+                                          r"\['activity_regularizer'\]; this layer takes \['units', 'activation'"):
+        layers.Dense(4, activity_regularizer="l2")
 
 
 def test_plot_model_draws_the_layers_as_text(tmp_path):

@@ -27,6 +27,7 @@ import io
 import os
 import sys
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,8 @@ _CHANNELS = {"rgb": 3, "grayscale": 1, "rgba": 4}
 _PIL_MODES = {"rgb": "RGB", "grayscale": "L", "rgba": "RGBA"}
 #: the most one image file may hold (declared size of a zip member, or a file's size)
 MAX_IMAGE_BYTES = 64 * 2**20
+# the largest image decoded (16.8 megapixels: 50 MB as RGB); a header claiming more is refused unread
+MAX_IMAGE_PIXELS = 4096 * 4096
 
 
 class _Source:
@@ -57,6 +60,7 @@ class _Source:
                               if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES]
             self.classes = sorted(d.name for d in root.iterdir() if d.is_dir())
         elif path.is_file():
+            archive_size = path.stat().st_size
             try:
                 self.zip = zipfile.ZipFile(path)
             except (zipfile.BadZipFile, OSError) as exc:
@@ -72,6 +76,10 @@ class _Source:
                         if info.file_size > MAX_IMAGE_BYTES:
                             raise DatasetError(f"{path}: {info.filename} declares {info.file_size} bytes, more "
                                                f"than an image may hold here ({MAX_IMAGE_BYTES})")
+                        if info.compress_size > archive_size:
+                            # zipfile would try to read (and allocate) the claimed size
+                            raise DatasetError(f"{path}: {info.filename} claims {info.compress_size} stored "
+                                               f"bytes in a zip of {archive_size}; the zip is damaged")
                         files.append((parts[0], info.filename))
             if not classes and prefix and not any(n.startswith(prefix) for n in self.zip.namelist()):
                 raise DatasetError(f"{path}: no folder {folder!r} in the zip")
@@ -92,7 +100,13 @@ class _Source:
 
     def read(self, name: str) -> bytes:
         if self.zip is not None:
-            return self.zip.read(name)
+            try:
+                return self.zip.read(name)
+            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError,
+                    ValueError) as exc:
+                # damaged data (CRC, deflate stream, offsets, cut file), or a method/encryption zipfile cannot read
+                raise DatasetError(f"{self.path}: cannot read {name} from the zip "
+                                   f"({type(exc).__name__}: {exc})") from None
         if os.path.getsize(name) > MAX_IMAGE_BYTES:
             raise DatasetError(f"{name}: more than an image may hold here ({MAX_IMAGE_BYTES} bytes)")
         return Path(name).read_bytes()
@@ -103,15 +117,31 @@ class _Source:
 
 
 def _decode(source: _Source, name: str, mode: str, size: tuple[int, int] | None) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
+    """One image's pixels, (H, W, C) uint8.
+
+    The header's size is checked against ``MAX_IMAGE_PIXELS`` before a pixel
+    is decoded. Every failure of the decoder is reported as the file's
+    ``DatasetError``: Pillow's decoders meet untrusted bytes here and signal
+    damage with many exception types (``OSError``, ``SyntaxError``,
+    ``struct.error``, ``EOFError``...), none of which means more than
+    "this file is not a readable image".
+    """
+    from PIL import Image
+    data = source.read(name)
     try:
-        with Image.open(io.BytesIO(source.read(name))) as image:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise DatasetError(f"{source.path}: image {name} declares {width}x{height} pixels, more than "
+                                   f"an image may hold here ({MAX_IMAGE_PIXELS})")
             image = image.convert(mode)
             if size is not None and image.size != (size[1], size[0]):
                 image = image.resize((size[1], size[0]), Image.BILINEAR)
             pixels = np.asarray(image)
-    except (UnidentifiedImageError, OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise DatasetError(f"{source.path}: cannot decode image {name} ({exc})") from None
+    except DatasetError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        raise DatasetError(f"{source.path}: cannot decode image {name} ({type(exc).__name__}: {exc})") from None
     return pixels.reshape(pixels.shape[0], pixels.shape[1], -1)
 
 

@@ -61,19 +61,21 @@ def adam_step(w, g, m, v, alpha, one_minus_beta_1, one_minus_beta_2, epsilon) ->
 
 
 def apply_optimizer(optimizer, params) -> None:
-    """``optimizer.apply(params)``, with Adam's update in the one-pass kernel above.
+    """``optimizer.apply(params)``, with Adam's update (and AdamW's) in the one-pass kernel above.
 
-    Any other optimizer runs its own (NumPy) ``apply``. The step size alpha is
-    the optimizer's own ``step_size``, so the two paths share every scalar.
+    Any other optimizer runs its own (NumPy) ``apply``. Clipping, weight decay
+    and the step size alpha are the optimizer's own methods, so the two paths
+    share every scalar and every step but the update itself.
     """
-    if type(optimizer) is not Adam:
+    if not isinstance(optimizer, Adam):
         optimizer.apply(params)
         return
-    for p in params:
-        if p.trainable and p.grad is not None:
-            f = p.value.dtype.type
-            state = optimizer.state_of(p)
-            adam_step(p.value, p.grad.astype(p.value.dtype, copy=False), state["m"], state["v"],
-                      optimizer.step_size(f), 1 - f(optimizer.beta_1), 1 - f(optimizer.beta_2),
-                      f(optimizer.epsilon))
+    learning_rate = optimizer.current_learning_rate()
+    pairs = optimizer.clipped_gradients(params)
+    optimizer.decay_weights(params, learning_rate)
+    for p, g in pairs:
+        f = p.value.dtype.type
+        state = optimizer.state_of(p)
+        adam_step(p.value, g, state["m"], state["v"], optimizer.step_size(f, learning_rate),
+                  1 - f(optimizer.beta_1), 1 - f(optimizer.beta_2), f(optimizer.epsilon))
     optimizer.iterations += 1

@@ -83,10 +83,13 @@ def _open(path: Path, cap: int):
             with zipfile.ZipFile(path) as z:
                 if "model.weights.h5" not in z.namelist():
                     raise ModelFileError(f"{path}: a zip without model.weights.h5; not a .keras file")
-                size = z.getinfo("model.weights.h5").file_size
-                if size > cap:
-                    raise ModelFileError(f"{path}: model.weights.h5 declares {size} bytes, more than the "
-                                         f"{cap} this model's weights could take")
+                info = z.getinfo("model.weights.h5")
+                if info.file_size > cap:
+                    raise ModelFileError(f"{path}: model.weights.h5 declares {info.file_size} bytes, more "
+                                         f"than the {cap} this model's weights could take")
+                if info.compress_size > path.stat().st_size:  # zipfile would allocate the claimed size
+                    raise ModelFileError(f"{path}: model.weights.h5 claims {info.compress_size} stored bytes "
+                                         f"in a file of {path.stat().st_size}; the file is damaged")
                 return h5py.File(io.BytesIO(z.read("model.weights.h5")), "r")
         return h5py.File(path, "r")
     except FileNotFoundError:

@@ -109,7 +109,7 @@ def save_model(model, path: str | os.PathLike, include_compile: bool = True,
     if include_compile and model.compiled:
         arrays["compile"] = np.array(json.dumps({"loss": model.loss.get_config(),
                                                  "optimizer": model.optimizer.get_config(),
-                                                 "metrics": model.metrics}))
+                                                 "metrics": [m.get_config() for m in model.metrics]}))
         if include_optimizer:
             state = model.optimizer.get_state(model.trainable_weights)
             config["optimizer_arrays"] = len(state)

@@ -40,6 +40,7 @@ class NpzReader:
             raise ModelFileError(f"{path}: not a readable minicnn model file (truncated or corrupt: "
                                  f"{type(exc).__name__}: {exc})") from None
         self.members: dict[str, zipfile.ZipInfo] = {}
+        archive_size = Path(path).stat().st_size
         for info in self.zip.infolist():
             if not info.filename.endswith(".npy") or not allowed.fullmatch(info.filename[:-4]):
                 self.close()
@@ -52,6 +53,10 @@ class NpzReader:
                 self.close()
                 raise ModelFileError(f"{path}: member {info.filename!r} declares {info.file_size} bytes, "
                                      f"more than this format allows ({member_cap})")
+            if info.compress_size > archive_size:   # zipfile would read (and allocate) the claimed size
+                self.close()
+                raise ModelFileError(f"{path}: member {info.filename!r} claims {info.compress_size} stored "
+                                     f"bytes in a file of {archive_size}; the file is damaged")
             self.members[name] = info
 
     def header(self, name: str) -> tuple[tuple[int, ...], np.dtype]:

@@ -62,15 +62,18 @@ class Parameter:
         dL/d(value) from the last ``backward`` (trainable parameters only).
     trainable : bool
         Whether the optimizer updates it (BatchNorm's moving statistics: no).
+    regularizer : minicnn.regularizers.Regularizer or None
+        A penalty on the value added to the loss (``kernel_regularizer=``...).
     """
 
-    __slots__ = ("name", "value", "grad", "trainable")
+    __slots__ = ("name", "value", "grad", "trainable", "regularizer")
 
-    def __init__(self, name: str, value: np.ndarray, trainable: bool = True) -> None:
+    def __init__(self, name: str, value: np.ndarray, trainable: bool = True, regularizer=None) -> None:
         self.name = name
         self.value = value
         self.grad: np.ndarray | None = None
         self.trainable = trainable
+        self.regularizer = regularizer
 
     def __repr__(self) -> str:
         kind = "trainable" if self.trainable else "non-trainable"
@@ -174,7 +177,7 @@ class Layer:
         return input_shape
 
     def add_weight(self, name: str, shape: Shape, initializer: Any, rng: np.random.Generator,
-                   trainable: bool = True) -> Parameter:
+                   trainable: bool = True, regularizer=None) -> Parameter:
         init = initializers.get(initializer)
         if _weight_budget is not None:
             size = int(np.prod(shape, dtype=np.int64))
@@ -185,7 +188,7 @@ class Layer:
         value = np.ascontiguousarray(init(tuple(shape), rng, self.dtype), dtype=self.dtype)
         if not trainable:
             self._always_frozen.add(name)
-        param = Parameter(name, value, trainable and self.trainable)
+        param = Parameter(name, value, trainable and self.trainable, regularizer)
         self._params.append(param)
         return param
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import activations, initializers, kernels
+from .. import activations, initializers, kernels, regularizers
 from ..errors import ConfigError
 from .base import Layer, as_pair, check_padding
 
@@ -44,19 +44,20 @@ class Conv2D(Layer):
     def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid",
                  activation: str | None = None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None,
                  name: str | None = None, **kwargs) -> None:
         super().__init__(name=name, **kwargs)
         if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters <= 0:
             raise ConfigError(f"{self._where()}: filters must be a positive int, got {filters!r}")
         self.filters = int(filters)
         self._configure_window(kernel_size, strides, padding, activation, use_bias,
-                               kernel_initializer, bias_initializer)
+                               kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer)
 
     def _where(self) -> str:
         return f"{type(self).__name__} {self.name!r}"
 
     def _configure_window(self, kernel_size, strides, padding, activation, use_bias,
-                          kernel_initializer, bias_initializer) -> None:
+                          kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer) -> None:
         """Check and keep the arguments every convolution layer shares."""
         where = self._where()
         self.kernel_size = as_pair(kernel_size, "kernel_size", where)
@@ -66,13 +67,15 @@ class Conv2D(Layer):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer, where)
+        self.bias_regularizer = regularizers.get(bias_regularizer, where)
 
     def _create_weights(self, input_shape, rng):
         kh, kw = self.kernel_size
         self.kernel = self.add_weight("kernel", (kh, kw, input_shape[-1], self.filters),
-                                      self.kernel_initializer, rng)
-        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer, rng) \
-            if self.use_bias else None
+                                      self.kernel_initializer, rng, regularizer=self.kernel_regularizer)
+        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer, rng,
+                                    regularizer=self.bias_regularizer) if self.use_bias else None
 
     def compute_output_shape(self, input_shape):
         geo = kernels.window_geometry(input_shape[0], input_shape[1], self.kernel_size,
@@ -137,4 +140,14 @@ class Conv2D(Layer):
                 "strides": list(self.strides), "padding": self.padding,
                 "activation": self.activation.name, "use_bias": self.use_bias,
                 "kernel_initializer": initializers.name_of(self.kernel_initializer),
-                "bias_initializer": initializers.name_of(self.bias_initializer)}
+                "bias_initializer": initializers.name_of(self.bias_initializer),
+                **self._regularizer_config()}
+
+    def _regularizer_config(self, kernel_key: str = "kernel_regularizer") -> dict:
+        """The regularizers, for ``get_config`` (left out when there are none)."""
+        config = {}
+        if self.kernel_regularizer is not None:
+            config[kernel_key] = regularizers.serialize(self.kernel_regularizer)
+        if self.bias_regularizer is not None:
+            config["bias_regularizer"] = regularizers.serialize(self.bias_regularizer)
+        return config

@@ -66,9 +66,9 @@ class Conv2DTranspose(Conv2D):
     def _create_weights(self, input_shape, rng):
         kh, kw = self.kernel_size
         self.kernel = self.add_weight("kernel", (kh, kw, self.filters, input_shape[-1]),
-                                      self.kernel_initializer, rng)
-        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer, rng) \
-            if self.use_bias else None
+                                      self.kernel_initializer, rng, regularizer=self.kernel_regularizer)
+        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer, rng,
+                                    regularizer=self.bias_regularizer) if self.use_bias else None
 
     def compute_output_shape(self, input_shape):
         def length(n: int, k: int, s: int, op: int | None) -> int:

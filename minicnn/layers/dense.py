@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import activations, initializers
+from .. import activations, initializers, regularizers
 from ..errors import ConfigError
 from .base import Layer
 
@@ -38,6 +38,7 @@ class Dense(Layer):
 
     def __init__(self, units: int, activation: str | None = None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None,
                  name: str | None = None, **kwargs) -> None:
         super().__init__(name=name, **kwargs)
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
@@ -47,15 +48,17 @@ class Dense(Layer):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer, f"Dense {self.name!r}")
+        self.bias_regularizer = regularizers.get(bias_regularizer, f"Dense {self.name!r}")
 
     def _rank_hint(self, ndim):
         return "; add a Flatten layer before it" if ndim > 2 else ""
 
     def _create_weights(self, input_shape, rng):
         self.kernel = self.add_weight("kernel", (input_shape[-1], self.units),
-                                      self.kernel_initializer, rng)
-        self.bias = self.add_weight("bias", (self.units,), self.bias_initializer, rng) \
-            if self.use_bias else None
+                                      self.kernel_initializer, rng, regularizer=self.kernel_regularizer)
+        self.bias = self.add_weight("bias", (self.units,), self.bias_initializer, rng,
+                                    regularizer=self.bias_regularizer) if self.use_bias else None
 
     def compute_output_shape(self, input_shape):
         return (self.units,)
@@ -83,4 +86,7 @@ class Dense(Layer):
         return {"name": self.name, "units": self.units, "activation": self.activation.name,
                 "use_bias": self.use_bias,
                 "kernel_initializer": initializers.name_of(self.kernel_initializer),
-                "bias_initializer": initializers.name_of(self.bias_initializer)}
+                "bias_initializer": initializers.name_of(self.bias_initializer),
+                **{key: regularizers.serialize(r) for key, r in (("kernel_regularizer", self.kernel_regularizer),
+                                                                 ("bias_regularizer", self.bias_regularizer))
+                   if r is not None}}

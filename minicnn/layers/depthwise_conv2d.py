@@ -45,6 +45,7 @@ class DepthwiseConv2D(Conv2D):
     def __init__(self, kernel_size, strides=1, padding: str = "valid", depth_multiplier: int = 1,
                  activation: str | None = None, use_bias: bool = True,
                  depthwise_initializer="glorot_uniform", bias_initializer="zeros",
+                 depthwise_regularizer=None, bias_regularizer=None,
                  name: str | None = None, **kwargs) -> None:
         # Conv2D's constructor is skipped on purpose: there is no ``filters``.
         super(Conv2D, self).__init__(name=name, **kwargs)
@@ -54,7 +55,7 @@ class DepthwiseConv2D(Conv2D):
                               f"got {depth_multiplier!r}")
         self.depth_multiplier = int(depth_multiplier)
         self._configure_window(kernel_size, strides, padding, activation, use_bias,
-                               depthwise_initializer, bias_initializer)
+                               depthwise_initializer, bias_initializer, depthwise_regularizer, bias_regularizer)
 
     def _out_channels(self, in_channels: int) -> int:
         return in_channels * self.depth_multiplier
@@ -63,9 +64,9 @@ class DepthwiseConv2D(Conv2D):
         kh, kw = self.kernel_size
         channels = input_shape[-1]
         self.kernel = self.add_weight("kernel", (kh, kw, channels, self.depth_multiplier),
-                                      self.kernel_initializer, rng)
-        self.bias = self.add_weight("bias", (channels * self.depth_multiplier,),
-                                    self.bias_initializer, rng) if self.use_bias else None
+                                      self.kernel_initializer, rng, regularizer=self.kernel_regularizer)
+        self.bias = self.add_weight("bias", (channels * self.depth_multiplier,), self.bias_initializer, rng,
+                                    regularizer=self.bias_regularizer) if self.use_bias else None
 
     def convolve(self, x, kernel):
         geo = self.geometry()
@@ -90,4 +91,5 @@ class DepthwiseConv2D(Conv2D):
                 "depth_multiplier": self.depth_multiplier, "activation": self.activation.name,
                 "use_bias": self.use_bias,
                 "depthwise_initializer": initializers.name_of(self.kernel_initializer),
-                "bias_initializer": initializers.name_of(self.bias_initializer)}
+                "bias_initializer": initializers.name_of(self.bias_initializer),
+                **self._regularizer_config("depthwise_regularizer")}

@@ -21,14 +21,11 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from .. import config, fast, losses, optimizers
+from .. import config, fast, losses, metrics as metrics_module, optimizers, regularizers
 from ..callbacks import Callback, History, TerminateOnNaN
 from ..errors import ConfigError, InputError, NonFiniteError, NotCompiledError
 from . import nonfinite, validation
 from .progress import ProgressBar
-
-_ACCURACY_NAMES = ("accuracy", "acc")
-
 
 class TrainingMixin:
     """The Keras training API, for any model with ``forward``/``backward``."""
@@ -36,7 +33,7 @@ class TrainingMixin:
     def __init__(self) -> None:
         self.loss: losses.Loss | None = None
         self.optimizer: optimizers.Optimizer | None = None
-        self.metrics: list[str] = []
+        self.metrics: list[metrics_module.Metric] = []
         self.compiled = False
         self.stop_training = False
         self.history: History | None = None
@@ -45,9 +42,10 @@ class TrainingMixin:
         self._plan_cache: tuple | None = None
 
     # ------------------------------------------------------------------ setup
-    def compile(self, loss, optimizer="rmsprop", metrics: Iterable[str] | None = None,
+    def compile(self, loss, optimizer="rmsprop", metrics: Iterable | None = None,
                 jit_compile: bool = True) -> None:
-        """Choose the loss, the optimizer and the metrics (only ``"accuracy"``).
+        """Choose the loss, the optimizer and the metrics (names or ``minicnn.metrics``
+        objects: ``"accuracy"``, ``"top_k_categorical_accuracy"``, ``"precision"``...).
 
         ``jit_compile=True`` (the default) trains and predicts through the fast
         plan (``minicnn.fast``); ``False`` runs the plain layers one by one,
@@ -57,11 +55,12 @@ class TrainingMixin:
             raise ConfigError(f"model {self.name!r}: jit_compile must be True or False, got {jit_compile!r}")
         self.loss = losses.get(loss)
         self.optimizer = optimizers.get(optimizer)
-        metrics = list(metrics or [])
-        for m in metrics:
-            if m not in _ACCURACY_NAMES:
-                raise ConfigError(f"model {self.name!r}: unknown metric {m!r}; supported: 'accuracy'")
-        self.metrics = ["accuracy"] if metrics else []
+        if metrics is not None and not isinstance(metrics, (list, tuple)):
+            raise ConfigError(f"model {self.name!r}: metrics must be a list, got {type(metrics).__name__}")
+        self.metrics = [metrics_module.get(m, self.loss, f"model {self.name!r}") for m in metrics or []]
+        names = [m.name for m in self.metrics]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"model {self.name!r}: metric names repeat: {names}")
         self.jit_compile = jit_compile
         self.compiled = True
 
@@ -78,24 +77,20 @@ class TrainingMixin:
                 and act.name == self.loss.fused_activation
                 and getattr(act, "axis", -1) in (-1, len(last.output_shape)))
 
-    def _loss_and_gradient(self, y, y_pred, logits):
+    def _loss_and_gradient(self, y, y_pred, logits, sample_weight=None):
         """Return ``(loss, dL/dy_pred, None)``, or with the logits shortcut
         ``(loss, None, dL/dlogits)``: where backprop starts. ``logits`` is the
         output layer's z from the same forward pass."""
         if self._fuses_logits():
-            loss, dlogits = self.loss.value_and_grad_from_logits(y, logits)
+            loss, dlogits = self.loss.value_and_grad_from_logits(y, logits, sample_weight)
             return loss, None, dlogits
-        return self.loss.value(y, y_pred), self.loss.gradient(y, y_pred), None
+        return (self.loss.value(y, y_pred, sample_weight), self.loss.gradient(y, y_pred, sample_weight),
+                None)
 
-    def _correct(self, y, y_pred) -> float:
-        """Number of correct predictions in a batch (Keras's "accuracy")."""
-        if isinstance(self.loss, losses.SparseCategoricalCrossentropy):
-            labels = np.asarray(y).reshape(-1)
-            return float((y_pred.argmax(axis=-1) == labels).sum())
-        if isinstance(self.loss, losses.CategoricalCrossentropy):
-            return float((y_pred.argmax(axis=-1) == np.asarray(y).argmax(axis=-1)).sum())
-        y = np.asarray(y).reshape(y_pred.shape)  # binary: threshold 0.5, mean over outputs
-        return float(((y_pred > 0.5) == (y > 0.5)).mean(axis=tuple(range(1, y_pred.ndim))).sum())
+    @property
+    def metrics_names(self) -> list[str]:
+        """``["loss", ...]``: the order of ``evaluate``'s list (Keras's ``metrics_names``)."""
+        return ["loss"] + [m.name for m in self.metrics]
 
     # ------------------------------------------------------------------ one step
     def _uses_plan(self) -> bool:
@@ -116,7 +111,9 @@ class TrainingMixin:
             self._plan_cache = (key, fast.TrainingPlan(self._layers, self._sources()))
         return self._plan_cache[1]
 
-    def _train_step(self, x, y, where: str = "train_on_batch") -> tuple[float, float]:
+    def _train_step(self, x, y, where: str = "train_on_batch", sample_weight=None) -> float:
+        """One optimizer step; returns the loss (regularization penalties included, as Keras)
+        and updates the metrics."""
         params = self.trainable_weights
         before = nonfinite.StepState(self)    # what a failed step must leave as it found it
         # Overflow is not warned about here: it is checked for below, and reported
@@ -125,13 +122,14 @@ class TrainingMixin:
             if self._uses_plan():
                 plan = self._training_plan()
                 y_pred = plan.forward(x)
-                loss, dy_pred, dlogits = self._loss_and_gradient(y, y_pred, plan.logits)
+                loss, dy_pred, dlogits = self._loss_and_gradient(y, y_pred, plan.logits, sample_weight)
                 plan.backward(dy_pred, dlogits)
             else:
                 y_pred = self.forward(x, training=True)[-1]
                 logits = getattr(self._layers[-1], "preactivation", None)
-                loss, dy_pred, dlogits = self._loss_and_gradient(y, y_pred, logits)
+                loss, dy_pred, dlogits = self._loss_and_gradient(y, y_pred, logits, sample_weight)
                 self.backward(dy_pred, dlogits, input_grad=False)
+        loss += regularizers.add_penalties(self.weights)   # penalty in the loss, its gradient in each grad
         # Checked before the optimizer runs, so a NaN never reaches the weights.
         if not nonfinite.step_is_finite(loss, params, self.non_trainable_weights):
             before.restore()
@@ -140,22 +138,31 @@ class TrainingMixin:
             fast.apply_optimizer(self.optimizer, params)
         else:
             self.optimizer.apply(params)
-        return loss, self._correct(y, y_pred)
+        for metric in self.metrics:
+            metric.update(y, y_pred)
+        return loss
 
-    def train_on_batch(self, x, y):
-        """One optimizer step on one batch; returns ``[loss, accuracy]`` (or the loss)."""
+    def train_on_batch(self, x, y, sample_weight=None, class_weight=None):
+        """One optimizer step on one batch; returns ``[loss, *metrics]`` (or the loss)."""
         self._require_compiled()
         x = validation.check_x(self, x)
         self._ensure_built(x)
         y = validation.check_y(self, x, y)
-        loss, correct = self._train_step(x, y)
-        return [loss, correct / len(x)] if self.metrics else loss
+        weights = validation.sample_weights(self, y, sample_weight, class_weight, len(x))
+        for metric in self.metrics:
+            metric.reset()
+        loss = self._train_step(x, y, sample_weight=weights)
+        return [loss] + [m.result() for m in self.metrics] if self.metrics else loss
 
     # ------------------------------------------------------------------ loops
     def fit(self, x, y, batch_size: int = 32, epochs: int = 1, verbose: int = 1,
             callbacks: list[Callback] | None = None, validation_split: float = 0.0,
-            validation_data=None, shuffle: bool = True, initial_epoch: int = 0) -> History:
-        """Train for ``epochs`` passes over (x, y); returns a ``History``."""
+            validation_data=None, shuffle: bool = True, initial_epoch: int = 0,
+            class_weight: dict | None = None, sample_weight=None) -> History:
+        """Train for ``epochs`` passes over (x, y); returns a ``History``.
+
+        ``class_weight`` ({class: weight}) or ``sample_weight`` (one per sample)
+        weigh each sample's loss (see ``minicnn.losses``); not the metrics."""
         self._require_compiled()
         epochs, initial_epoch = validation.check_epochs(self, epochs, initial_epoch)
         validation_split = validation.check_validation_split(self, validation_split)
@@ -165,6 +172,7 @@ class TrainingMixin:
         self._ensure_built(x)
         y = validation.check_y(self, x, y)
         batch_size = validation.check_batch_size(self, batch_size)
+        weights = validation.sample_weights(self, y, sample_weight, class_weight, len(x))
         if validation_data is None and validation_split > 0:
             # Keras takes the *last* fraction of the data, before any shuffling.
             split = int(len(x) * (1.0 - validation_split))
@@ -173,6 +181,7 @@ class TrainingMixin:
                                  f"an empty training or validation set for {len(x)} samples")
             x, x_val = x[:split], x[split:]
             y, y_val = y[:split], y[split:]
+            weights = None if weights is None else weights[:split]
             validation_data = (x_val, y_val)
         elif validation_data is not None:
             x_val, y_val = validation.check_validation_data(self, validation_data)
@@ -201,7 +210,9 @@ class TrainingMixin:
                 print(f"Epoch {epoch + 1}/{epochs}")
             bar = ProgressBar(steps) if verbose == 1 else None
             order = self.rng.permutation(n) if shuffle else np.arange(n)
-            seen, loss_sum, correct = 0, 0.0, 0.0
+            seen, loss_sum = 0, 0.0
+            for metric in self.metrics:
+                metric.reset()
             logs, stopped_on_nan = {}, False
             start = time.perf_counter()
             for step in range(steps):
@@ -209,8 +220,8 @@ class TrainingMixin:
                     cb.on_train_batch_begin(step)
                 idx = order[step * batch_size:(step + 1) * batch_size]
                 try:
-                    batch_loss, batch_correct = self._train_step(
-                        x[idx], y[idx], where=f"epoch {epoch + 1}, batch {step + 1}")
+                    batch_loss = self._train_step(x[idx], y[idx], where=f"epoch {epoch + 1}, batch {step + 1}",
+                                                  sample_weight=None if weights is None else weights[idx])
                 except NonFiniteError as exc:
                     stoppers = [cb for cb in callbacks if isinstance(cb, TerminateOnNaN)]
                     if not stoppers:
@@ -221,8 +232,7 @@ class TrainingMixin:
                     break
                 seen += len(idx)
                 loss_sum += batch_loss * len(idx)  # weighted by batch size, as Keras
-                correct += batch_correct
-                logs = self._logs(loss_sum / seen, correct / seen)
+                logs = self._logs(loss_sum / seen)
                 for cb in callbacks:
                     cb.on_train_batch_end(step, logs)
                 if bar:
@@ -236,7 +246,7 @@ class TrainingMixin:
             if validation_data is not None:
                 val = self.evaluate(*validation_data, batch_size=batch_size, verbose=0)
                 val = val if isinstance(val, list) else [val]
-                logs.update({"val_" + k: v for k, v in zip(["loss"] + self.metrics, val)})
+                logs.update({"val_" + k: v for k, v in zip(self.metrics_names, val)})
             if bar:
                 bar.finish(logs)
             elif verbose == 2:
@@ -250,35 +260,37 @@ class TrainingMixin:
             cb.on_train_end(logs)
         return history
 
-    def _logs(self, loss: float, accuracy: float) -> dict[str, float]:
-        logs = {"loss": loss}
-        if self.metrics:
-            logs["accuracy"] = accuracy
-        return logs
+    def _logs(self, loss: float) -> dict[str, float]:
+        return {"loss": loss, **{m.name: m.result() for m in self.metrics}}
 
-    def evaluate(self, x, y, batch_size: int = 32, verbose: int = 1):
-        """Loss (and accuracy) over (x, y) in inference mode: ``[loss, accuracy]``."""
+    def evaluate(self, x, y, batch_size: int = 32, verbose: int = 1, sample_weight=None):
+        """Loss (regularization penalties included) and metrics over (x, y) in inference
+        mode: ``[loss, *metrics]`` in ``metrics_names`` order, or the loss alone."""
         self._require_compiled()
         verbose = validation.check_verbose(self, verbose)
         x = validation.check_x(self, x)
         self._ensure_built(x)
         y = validation.check_y(self, x, y)
         batch_size = validation.check_batch_size(self, batch_size)
+        weights = validation.sample_weights(self, y, sample_weight, None, len(x))
         steps = -(-len(x) // batch_size)
         bar = ProgressBar(steps) if verbose else None
-        loss_sum, correct = 0.0, 0.0
+        loss_sum = 0.0
+        penalty = regularizers.penalty(self.weights)     # the weights do not change here
+        metrics = [metrics_module.get(m.get_config(), self.loss, self.name) for m in self.metrics]
         predict_batch = self._batch_predictor(len(x))  # predict's pass
         for step in range(steps):
             sl = slice(step * batch_size, (step + 1) * batch_size)
             outputs, logits = predict_batch(x[sl])
             y_pred = outputs[0]
-            loss = self._loss_and_gradient(y[sl], y_pred, logits)[0]
-            loss_sum += loss * len(y_pred)
-            correct += self._correct(y[sl], y_pred)
+            loss = self._loss_and_gradient(y[sl], y_pred, logits, None if weights is None else weights[sl])[0]
+            loss_sum += (loss + penalty) * len(y_pred)
+            for metric in metrics:
+                metric.update(y[sl], y_pred)
             if bar:
-                bar.update(step + 1, self._logs(loss_sum / min(len(x), (step + 1) * batch_size),
-                                                correct / min(len(x), (step + 1) * batch_size)))
-        logs = self._logs(loss_sum / len(x), correct / len(x))
+                seen = min(len(x), (step + 1) * batch_size)
+                bar.update(step + 1, {"loss": loss_sum / seen, **{m.name: m.result() for m in metrics}})
+        logs = {"loss": loss_sum / len(x), **{m.name: m.result() for m in metrics}}
         if bar:
             bar.finish(logs)
         return list(logs.values()) if self.metrics else logs["loss"]

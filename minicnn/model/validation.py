@@ -107,3 +107,40 @@ def check_verbose(model, verbose) -> int:
     if not isinstance(verbose, (int, np.integer)) or verbose not in (0, 1, 2):
         raise InputError(f"model {model.name!r}: verbose must be 0, 1 or 2, got {verbose!r}")
     return int(verbose)
+
+
+def sample_weights(model, y: np.ndarray, sample_weight, class_weight, n: int) -> np.ndarray | None:
+    """One weight per sample from ``sample_weight`` (N,) and/or ``class_weight``
+    ({class index: weight}, looked up by each sample's label); None when neither is given.
+    Not both (as Keras)."""
+    if sample_weight is not None and class_weight is not None:
+        raise InputError(f"model {model.name!r}: pass class_weight or sample_weight, not both (as Keras)")
+    weights = None
+    if sample_weight is not None:
+        weights = _as_array(model, sample_weight, "sample_weight")
+        if weights.shape != (n,) or not np.issubdtype(weights.dtype, np.number) \
+                or not np.isfinite(weights).all() or (weights < 0).any():
+            raise InputError(f"model {model.name!r}: sample_weight must be {n} finite non-negative numbers "
+                             f"(one per sample), got shape {weights.shape}, dtype {weights.dtype}")
+        weights = weights.astype(np.float64)
+    if class_weight is not None:
+        if not isinstance(class_weight, dict) or not class_weight:
+            raise InputError(f"model {model.name!r}: class_weight must be a dict {{class index: weight}}, "
+                             f"got {class_weight!r}")
+        labels = y.reshape(-1) if y.ndim == 1 or y.shape[1:] == (1,) else y.argmax(axis=-1)
+        table = {}
+        for key, value in class_weight.items():
+            if isinstance(key, bool) or not isinstance(key, (int, np.integer)) or key < 0 or isinstance(value, bool) \
+                    or not isinstance(value, (int, float, np.number)) or not np.isfinite(value) or value < 0:
+                raise InputError(f"model {model.name!r}: class_weight maps class indices (ints) to "
+                                 f"non-negative numbers, got {key!r}: {value!r}")
+            table[int(key)] = float(value)
+        missing = sorted(set(np.unique(labels).astype(int).tolist()) - set(table))
+        if missing:
+            raise InputError(f"model {model.name!r}: class_weight has no weight for class(es) {missing[:10]}")
+        per_class = np.zeros(int(labels.max()) + 1)     # classes beyond the labels' are never looked up
+        for key, value in table.items():
+            if key < len(per_class):
+                per_class[key] = value
+        weights = per_class[labels.astype(np.int64)]
+    return weights
