@@ -10,7 +10,8 @@
 
 from . import _threads  # noqa: F401  (must run before any Numba kernel: see the module)
 from . import _memory  # noqa: F401  (keeps freed memory for the next step: see the module)
-from . import activations, applications, callbacks, initializers, io, kernels, layers, losses, optimizers, zoo
+from . import (activations, applications, callbacks, initializers, io, kernels, layers, losses, metrics, optimizers,
+               regularizers, schedules, zoo)
 from .config import floatx, get_backend, set_backend, set_floatx
 from .errors import (ConfigError, DatasetError, InputError, MiniCNNError, ModelFileError,
                      NotBuiltError, NotCompiledError, ShapeError)
@@ -43,5 +44,5 @@ __all__ = [
     "ConfigError", "DatasetError", "ModelFileError", "load_model", "InputError", "MiniCNNError", "Model", "NotBuiltError", "NotCompiledError", "Sequential",
     "ShapeError", "Trace", "activations", "applications", "callbacks", "clear_session", "floatx", "get_backend",
     "initializers", "kernels", "layers", "losses", "optimizers", "set_backend", "set_floatx",
-    "set_seed", "zoo", "__version__", "set_num_threads", "get_num_threads", "datasets", "viz", "keras",
+    "set_seed", "zoo", "metrics", "regularizers", "schedules", "__version__", "set_num_threads", "get_num_threads", "datasets", "viz", "keras",
 ]

@@ -6,7 +6,8 @@ epoch or batch number and a ``logs`` dict (``loss``, ``accuracy``,
 a callback ends ``fit`` after the current batch.
 
 Provided: ``History`` (always on), ``ModelCheckpoint``, ``EarlyStopping``,
-``CSVLogger`` and ``TerminateOnNaN``, with Keras's arguments and rules.
+``CSVLogger``, ``TerminateOnNaN``, and (from ``learning_rate_callbacks``)
+``LearningRateScheduler`` and ``ReduceLROnPlateau``, with Keras's arguments and rules.
 """
 
 from __future__ import annotations
@@ -222,3 +223,6 @@ class TerminateOnNaN(Callback):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(loss):
             self.model.stop_training = True
+
+
+from .learning_rate_callbacks import LearningRateScheduler, ReduceLROnPlateau  # noqa: E402,F401  (they build on Callback)

@@ -13,7 +13,8 @@ silent fallback; ``docs/keras_conventions.md`` lists what is covered.
 from ..layers import Input
 from ..model.functional import Model
 from ..model.sequential import Sequential
-from . import applications, callbacks, datasets, layers, losses, metrics, models, optimizers, preprocessing, utils
+from . import (applications, callbacks, datasets, layers, losses, metrics, models, optimizers, preprocessing,
+               regularizers, utils)
 
 __all__ = ["Input", "Model", "Sequential", "applications", "callbacks", "datasets", "layers", "losses", "metrics",
-           "models", "optimizers", "preprocessing", "utils"]
+           "models", "optimizers", "preprocessing", "regularizers", "utils"]

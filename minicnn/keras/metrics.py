@@ -1,6 +1,8 @@
-"""``keras.metrics``: accuracy as functions. ``compile(metrics=["accuracy"])`` is what ``fit`` reports."""
+"""``keras.metrics``: accuracy as functions, and the metric classes ``compile(metrics=[...])`` takes."""
 
 import numpy as np
+
+from ..metrics import Metric, Precision, Recall, SparseTopKCategoricalAccuracy, TopKCategoricalAccuracy
 
 
 def sparse_categorical_accuracy(y_true, y_pred) -> np.ndarray:
@@ -17,4 +19,14 @@ def binary_accuracy(y_true, y_pred, threshold: float = 0.5) -> np.ndarray:
     return ((np.asarray(y_pred) > threshold) == (y_true > threshold)).astype(np.float32).mean(axis=-1)
 
 
-__all__ = ["binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy"]
+def top_k_categorical_accuracy(y_true, y_pred, k: int = 5) -> np.ndarray:
+    return TopKCategoricalAccuracy(k).per_sample(np.asarray(y_true), np.asarray(y_pred)).astype(np.float32)
+
+
+def sparse_top_k_categorical_accuracy(y_true, y_pred, k: int = 5) -> np.ndarray:
+    return SparseTopKCategoricalAccuracy(k).per_sample(np.asarray(y_true), np.asarray(y_pred)).astype(np.float32)
+
+
+__all__ = ["Metric", "Precision", "Recall", "SparseTopKCategoricalAccuracy", "TopKCategoricalAccuracy",
+           "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
+           "sparse_top_k_categorical_accuracy", "top_k_categorical_accuracy"]
