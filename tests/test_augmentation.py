@@ -177,7 +177,7 @@ def test_augmentation_is_listed_saved_and_resumed_bit_exactly(tmp_path, capsys):
     resumed.summary()
     listing = capsys.readouterr().out
     assert "(RandomFlip)" in listing and "(Rescaling)" in listing
-    assert listing.count("(Random") == 6          # six random layers (Keras wraps the long names)
+    assert listing.count("(None, ") == len(resumed.layers)      # a row each (Keras wraps the long names)
     # inference ignores the random layers: the same image, the same answer
     np.testing.assert_array_equal(resumed.predict(x[:4], verbose=0), resumed.predict(x[:4], verbose=0))
 

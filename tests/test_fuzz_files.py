@@ -305,6 +305,7 @@ def _damaged_members(data: bytes, flips, keep) -> bytes:
 @FUZZ
 @given(**DAMAGE)
 @example(flips=[(0.9716635894027255, 7)], keep=1.0)  # a member claiming 117 MB stored in a 2 KB zip
+@example(flips=[(0.90625, 64)], keep=1.0)              # a member needing zip version 8.4
 def test_damaged_image_folder_zips(depth, flips, keep):
     from minicnn.datasets import load_image_folder
     data = (damage(IMAGE_ZIP, flips, keep) if depth == "zip bytes"
@@ -323,18 +324,27 @@ def test_damaged_image_folder_zips(depth, flips, keep):
 
 
 # ---------------------------------------------------------------------------- claimed sizes
-def claim_stored_size(data: bytes, member: str, size: int) -> bytes:
-    """The zip with ``member``'s compressed size in the central directory set to ``size``
-    (the field zipfile trusts when it reads a stored member)."""
+def _central_field(data: bytes, member: str, offset: int, value: bytes) -> bytes:
+    """The zip with a field of ``member``'s central-directory entry overwritten."""
     out = bytearray(data)
     at = out.find(b"PK\x01\x02")
     while at >= 0:
         name_length = int.from_bytes(out[at + 28:at + 30], "little")
         if out[at + 46:at + 46 + name_length].decode() == member:
-            out[at + 20:at + 24] = size.to_bytes(4, "little")
+            out[at + offset:at + offset + len(value)] = value
             return bytes(out)
         at = out.find(b"PK\x01\x02", at + 4)
     raise AssertionError(f"no member {member}")
+
+
+def claim_stored_size(data: bytes, member: str, size: int) -> bytes:
+    """``member``'s compressed size set to ``size`` (the field zipfile trusts when it reads a stored member)."""
+    return _central_field(data, member, 20, size.to_bytes(4, "little"))
+
+
+def claim_zip_version(data: bytes, member: str, version: int) -> bytes:
+    """``member``'s "version needed to extract" set to ``version`` (84: 8.4, which zipfile refuses)."""
+    return _central_field(data, member, 6, version.to_bytes(2, "little"))
 
 
 def test_a_member_claiming_more_stored_bytes_than_the_file_is_refused_unread(tmp_path):
@@ -348,4 +358,18 @@ def test_a_member_claiming_more_stored_bytes_than_the_file_is_refused_unread(tmp
     for name, data, error, load in cases:
         (tmp_path / name).write_bytes(data)
         with bounded_memory(), pytest.raises(error, match="claims 1073741824 stored bytes"):
+            load(tmp_path / name)
+
+
+def test_a_member_needing_an_unknown_zip_version_is_the_loaders_error(tmp_path):
+    from minicnn.datasets import load_image_folder
+    from minicnn.io.keras_weights import load_keras_weights
+    cases = [("images.zip", claim_zip_version(IMAGE_ZIP, "train/cat/0.png", 84), DatasetError,
+              lambda path: load_image_folder(path, "train", verbose=False)),
+             ("m.minicnn", claim_zip_version(MODEL, "config.npy", 84), ModelFileError, minicnn.load_model),
+             ("m.keras", claim_zip_version(KERAS_FILES["m.keras"], "model.weights.h5", 84), KerasWeightsError,
+              lambda path: load_keras_weights(zoo.mnist_mlp(seed=0), path))]
+    for name, data, error, load in cases:
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(error, match="version 8.4"):
             load(tmp_path / name)

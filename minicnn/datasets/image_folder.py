@@ -63,7 +63,8 @@ class _Source:
             archive_size = path.stat().st_size
             try:
                 self.zip = zipfile.ZipFile(path)
-            except (zipfile.BadZipFile, OSError) as exc:
+            except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+                # NotImplementedError: zipfile's word for a member needing a newer zip version
                 raise DatasetError(f"{path}: not a folder or a readable zip file ({exc})") from None
             classes = set()
             for info in self.zip.infolist():

@@ -96,7 +96,8 @@ def _open(path: Path, cap: int):
         raise ModelFileError(f"{path}: no such file") from None
     except ModelFileError:
         raise
-    except (OSError, zipfile.BadZipFile, ValueError) as exc:
+    except (OSError, zipfile.BadZipFile, ValueError, EOFError, NotImplementedError) as exc:
+        # NotImplementedError: zipfile's word for a member needing a newer zip version
         raise ModelFileError(f"{path}: not a readable Keras weights file ({type(exc).__name__}: {exc})") from None
 
 

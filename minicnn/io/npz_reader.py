@@ -36,7 +36,7 @@ class NpzReader:
             self.zip = zipfile.ZipFile(path)
         except FileNotFoundError:
             raise ModelFileError(f"{path}: no such model file") from None
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
             raise ModelFileError(f"{path}: not a readable minicnn model file (truncated or corrupt: "
                                  f"{type(exc).__name__}: {exc})") from None
         self.members: dict[str, zipfile.ZipInfo] = {}
