@@ -54,7 +54,8 @@ def test_layer_matches_keras(case):
 @pytest.mark.parametrize("case", cases.LOSS_CASES, ids=lambda c: c["name"])
 def test_loss_matches_keras(case):
     stored = entries(load("losses"), case["name"])
-    ours = minicnn_side.run_loss(case, {"y_true": stored["y_true"], "y_pred": stored["y_pred"]})
+    ours = minicnn_side.run_loss(case, {key: stored[key] for key in ("y_true", "y_pred", "sample_weight")
+                                        if key in stored})
     assert_close(ours["value"], stored["value"], f"{case['name']}: value", LAYER_TOL)
     assert_close(ours["grad"], stored["grad"], f"{case['name']}: gradient", LAYER_TOL)
 
@@ -64,11 +65,11 @@ def test_optimizer_matches_keras(case):
     stored = entries(load("optimizers"), case["name"])
     n_w = sum(k.startswith("w0_") for k in stored)
     data = {"w0": [stored[f"w0_{i}"] for i in range(n_w)],
-            "grads": [[stored[f"g{s}_{i}"] for i in range(n_w)] for s in range(10)]}
+            "grads": [[stored[f"g{s}_{i}"] for i in range(n_w)] for s in range(case.get("steps", 10))]}
     ours = minicnn_side.run_optimizer(case, data)
     for i in range(n_w):
-        assert_close(ours[f"w{i}"], stored[f"w{i}"], f"{case['name']}: weight {i} after 10 steps",
-                     LAYER_TOL)
+        assert_close(ours[f"w{i}"], stored[f"w{i}"],
+                     f"{case['name']}: weight {i} after {case.get('steps', 10)} steps", LAYER_TOL)
 
 
 def _digests(stored: dict, prefix: str) -> dict[str, dict]:

@@ -196,3 +196,61 @@ def test_global_max_pooling_ties_share_the_gradient_as_in_tensorflow():
 @settings(max_examples=4)
 def test_conv2d_transpose_output_padding_live(config, shape, seed):
     compare_layer(dict(layer="Conv2DTranspose", config=config, shape=shape, training=False, seed=seed))
+
+
+# ---------------------------------------------------------------- metrics and learning-rate callbacks
+@given(seed=st.integers(0, 10**6), k=st.integers(1, 4))
+@settings(max_examples=10)
+def test_metrics_live(seed, k):
+    """Accumulated over two batches of unequal size, as fit reports them."""
+    import keras
+
+    from minicnn import metrics as M
+    rng = np.random.default_rng(seed)
+    batches = []
+    for n in (7, 3):
+        labels = rng.integers(0, 5, n)
+        scores = rng.random((n, 5)).astype(np.float32)
+        scores[0, :] = scores[0, 0]                     # a row of ties
+        batches.append((labels, np.eye(5, dtype=np.float32)[labels], scores))
+    pairs = [(M.SparseTopKCategoricalAccuracy(k), keras.metrics.SparseTopKCategoricalAccuracy(k), "sparse"),
+             (M.TopKCategoricalAccuracy(k), keras.metrics.TopKCategoricalAccuracy(k), "onehot"),
+             (M.Precision(), keras.metrics.Precision(), "onehot"), (M.Recall(), keras.metrics.Recall(), "onehot"),
+             (M.Precision(thresholds=0.3), keras.metrics.Precision(thresholds=0.3), "onehot")]
+    for ours, theirs, labels_as in pairs:
+        for labels, onehot, scores in batches:
+            y = labels if labels_as == "sparse" else onehot
+            ours.update(y, scores)
+            theirs.update_state(y, scores)
+        assert_close(ours.result(), float(theirs.result()), f"{type(ours).__name__} k={k}", LAYER_TOL)
+
+
+def test_learning_rate_callbacks_live():
+    """ReduceLROnPlateau and LearningRateScheduler set the same rates as Keras's, epoch by epoch."""
+    import keras
+
+    import minicnn
+    from minicnn import callbacks as C
+    val_losses = [1.0, 0.9, 0.95, 0.97, 0.96, 0.85, 0.86, 0.87, 0.88, 0.89, 0.9, 0.91]
+
+    def rates(cb_class, model, **kwargs):
+        cb = cb_class(**kwargs)
+        cb.set_model(model)
+        cb.on_train_begin()
+        seen = []
+        for epoch, v in enumerate(val_losses):
+            cb.on_epoch_begin(epoch)
+            cb.on_epoch_end(epoch, {"val_loss": v})
+            seen.append(float(np.asarray(model.optimizer.learning_rate)))
+        return seen
+
+    keras_model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    ours = minicnn.Sequential([minicnn.layers.Dense(1, input_shape=(2,))])
+    for cb_pair, kwargs in [((C.ReduceLROnPlateau, keras.callbacks.ReduceLROnPlateau),
+                             dict(factor=0.5, patience=2, cooldown=1, min_lr=0.02)),
+                            ((C.LearningRateScheduler, keras.callbacks.LearningRateScheduler),
+                             dict(schedule=lambda epoch, lr: lr * 0.9 if epoch >= 3 else lr))]:
+        keras_model.compile(loss="mse", optimizer=keras.optimizers.SGD(0.1))
+        ours.compile(loss="binary_crossentropy", optimizer=minicnn.optimizers.SGD(0.1))
+        assert_close(rates(cb_pair[0], ours, **kwargs), rates(cb_pair[1], keras_model, **kwargs),
+                     cb_pair[0].__name__, LAYER_TOL)

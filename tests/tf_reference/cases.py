@@ -119,6 +119,11 @@ for kind in ("sparse_categorical_crossentropy", "categorical_crossentropy", "bin
             LOSS_CASES.append(dict(loss=kind, from_logits=from_logits, saturated=saturated,
                                    name=f"{kind}_{'logits' if from_logits else 'probs'}"
                                         f"{'_saturated' if saturated else ''}"))
+# Weighted: one weight per sample (fit's sample_weight and class_weight end here)
+for kind in ("sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy"):
+    for from_logits in (False, True):
+        LOSS_CASES.append(dict(loss=kind, from_logits=from_logits, saturated=False, weighted=True,
+                               name=f"{kind}_{'logits' if from_logits else 'probs'}_weighted"))
 for i, case in enumerate(LOSS_CASES):
     case["seed"] = 300 + i
 
@@ -141,6 +146,7 @@ def loss_data(case: dict) -> dict:
         hot = labels if case["loss"] != "binary_crossentropy" else np.zeros(n, int)
         z[[0, 1], hot[[0, 1]]] = 100.0
         z[[2, 3], (hot[[2, 3]] + 1) % k] = 100.0
+    extra = {"sample_weight": rng.uniform(0, 3, n).astype(np.float32)} if case.get("weighted") else {}
     if case["from_logits"]:
         y_pred = z
     elif case["loss"] == "binary_crossentropy":
@@ -148,7 +154,7 @@ def loss_data(case: dict) -> dict:
     else:
         e = np.exp(z.astype(np.float64) - z.max(axis=1, keepdims=True))
         y_pred = (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
-    return {"y_true": y_true, "y_pred": y_pred}
+    return {"y_true": y_true, "y_pred": y_pred, **extra}
 
 
 # ---------------------------------------------------------------- optimizers
@@ -159,6 +165,24 @@ OPTIMIZER_CASES = [
     dict(name="adam", optimizer="Adam", config=dict(learning_rate=0.01)),
     dict(name="adam_defaults", optimizer="Adam", config={}),
     dict(name="rmsprop", optimizer="RMSprop", config=dict(learning_rate=0.01)),
+    # decoupled weight decay (AdamW, and Keras 3's weight_decay on the others) and clipping
+    dict(name="adamw", optimizer="AdamW", config=dict(learning_rate=0.01, weight_decay=0.05)),
+    dict(name="adam_weight_decay", optimizer="Adam", config=dict(learning_rate=0.01, weight_decay=0.02)),
+    dict(name="sgd_weight_decay", optimizer="SGD", config=dict(learning_rate=0.1, momentum=0.9, weight_decay=0.01)),
+    dict(name="adam_clipnorm", optimizer="Adam", config=dict(learning_rate=0.01, clipnorm=0.5)),
+    dict(name="sgd_global_clipnorm", optimizer="SGD", config=dict(learning_rate=0.1, global_clipnorm=1.0)),
+    dict(name="rmsprop_clipvalue", optimizer="RMSprop", config=dict(learning_rate=0.01, clipvalue=0.1)),
+    # learning-rate schedules over 100 steps ({"schedule": class name, ...}: built by each side)
+    dict(name="sgd_exponential_decay", optimizer="SGD", steps=100, config=dict(learning_rate=dict(
+        schedule="ExponentialDecay", initial_learning_rate=0.1, decay_steps=10, decay_rate=0.7))),
+    dict(name="sgd_exponential_staircase", optimizer="SGD", steps=100, config=dict(learning_rate=dict(
+        schedule="ExponentialDecay", initial_learning_rate=0.1, decay_steps=15, decay_rate=0.5, staircase=True))),
+    dict(name="sgd_piecewise", optimizer="SGD", steps=100, config=dict(learning_rate=dict(
+        schedule="PiecewiseConstantDecay", boundaries=[20, 50], values=[0.1, 0.05, 0.01]))),
+    dict(name="adam_cosine", optimizer="Adam", steps=100, config=dict(learning_rate=dict(
+        schedule="CosineDecay", initial_learning_rate=0.01, decay_steps=80, alpha=0.1))),
+    dict(name="adamw_cosine_warmup", optimizer="AdamW", steps=100, config=dict(weight_decay=0.01, learning_rate=dict(
+        schedule="CosineDecay", initial_learning_rate=0.0, decay_steps=70, warmup_target=0.01, warmup_steps=20))),
 ]
 for i, case in enumerate(OPTIMIZER_CASES):
     case["seed"] = 400 + i
@@ -169,7 +193,18 @@ def optimizer_data(case: dict) -> dict:
     shapes = [(3, 4), (4,)]
     return {"w0": [rng.standard_normal(s).astype(np.float32) for s in shapes],
             "grads": [[(rng.standard_normal(s) * 10 ** rng.uniform(-3, 1)).astype(np.float32)
-                       for s in shapes] for _ in range(10)]}
+                       for s in shapes] for _ in range(case.get("steps", 10))]}
+
+
+def optimizer_config(case: dict, schedules_module) -> dict:
+    """The case's optimizer arguments, its learning-rate schedule built from ``schedules_module``
+    (``keras.optimizers.schedules`` or ``minicnn.schedules``)."""
+    config = dict(case["config"])
+    rate = config.get("learning_rate")
+    if isinstance(rate, dict):
+        settings = {k: v for k, v in rate.items() if k != "schedule"}
+        config["learning_rate"] = getattr(schedules_module, rate["schedule"])(**settings)
+    return config
 
 
 # ---------------------------------------------------------------- seed models
@@ -190,6 +225,11 @@ MODEL_CASES = [
     # are not comparable at 1e-4 - ours match float64 finite differences instead.
     dict(name="mobilenet_v2", input_shape=(40, 40, 3), loss="sparse_categorical_crossentropy",
          optimizer="SGD", optimizer_config=dict(learning_rate=0.01), seed=504, steps=0),
+    # Regularizers in the loss and the gradients, AdamW with clipping, class weights:
+    # 10 steps (graphs.regularized_cnn)
+    dict(name="regularized_cnn", input_shape=(8, 8, 3), loss="sparse_categorical_crossentropy",
+         optimizer="AdamW", optimizer_config=dict(learning_rate=3e-3, weight_decay=0.01, clipnorm=1.0),
+         seed=505, steps=10, class_weight={i: 0.5 + 0.25 * (i % 4) for i in range(10)}),
 ]
 BATCH, STEPS = 8, 5
 
@@ -213,7 +253,7 @@ def model_weights(weight_specs: list[tuple[str, tuple[int, ...]]], seed: int) ->
 
 def model_data(case: dict) -> dict:
     rng = np.random.default_rng(case["seed"] + 1000)
-    n = BATCH * (STEPS + 1)
+    n = BATCH * (case.get("steps", STEPS) + 1)
     x = rng.random((n,) + tuple(case["input_shape"])).astype(np.float32)
     labels = rng.integers(0, 10, n)
     y = np.eye(10, dtype=np.float32)[labels] if case["loss"] == "categorical_crossentropy" else labels

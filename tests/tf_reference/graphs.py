@@ -23,6 +23,16 @@ def functional_graph(layers, Input, Model, input_shape):  # noqa: N803 - the lib
     return Model(inputs, layers.Dense(10, activation="softmax")(p))
 
 
+def regularized_cnn(layers, regularizers, Input, Model, input_shape):  # noqa: N803
+    """Every kind of penalty: L2 and L1L2 kernels, an L1 bias, on Conv2D, DepthwiseConv2D and Dense."""
+    inputs = Input(input_shape)
+    x = layers.Conv2D(6, 3, padding="same", activation="relu", kernel_regularizer=regularizers.L2(0.01),
+                      bias_regularizer=regularizers.L1(0.02))(inputs)
+    x = layers.DepthwiseConv2D(3, strides=2, depthwise_regularizer=regularizers.L1L2(l1=0.001, l2=0.01))(x)
+    x = layers.Flatten()(x)
+    return Model(inputs, layers.Dense(10, activation="softmax", kernel_regularizer=regularizers.L2(0.005))(x))
+
+
 # Small enough for a test, and every block type occurs; logits out, so that the input
 # gradient compared is that of the top logit.
 MOBILENET = dict(alpha=0.35, classes=10, classifier_activation=None)

@@ -48,12 +48,12 @@ def run_loss(case: dict, data: dict) -> dict[str, np.ndarray]:
     loss = cls(from_logits=case["from_logits"])
     y_pred = tf.Variable(data["y_pred"])
     with tf.GradientTape() as tape:
-        value = loss(data["y_true"], y_pred)
+        value = loss(data["y_true"], y_pred, sample_weight=data.get("sample_weight"))
     return {"value": value.numpy(), "grad": tape.gradient(value, y_pred).numpy()}
 
 
 def run_optimizer(case: dict, data: dict) -> dict[str, np.ndarray]:
-    opt = getattr(keras.optimizers, case["optimizer"])(**case["config"])
+    opt = getattr(keras.optimizers, case["optimizer"])(**cases.optimizer_config(case, keras.optimizers.schedules))
     variables = [keras.Variable(w.copy()) for w in data["w0"]]
     for step in data["grads"]:
         opt.apply_gradients([(tf.constant(g), v) for g, v in zip(step, variables)])
@@ -66,6 +66,8 @@ def make_model(case: dict) -> keras.Model:
     L = keras.layers
     if case["name"] == "functional_graph":
         return graphs.functional_graph(L, keras.Input, keras.Model, case["input_shape"])
+    if case["name"] == "regularized_cnn":
+        return graphs.regularized_cnn(L, keras.regularizers, keras.Input, keras.Model, case["input_shape"])
     if case["name"] == "mobilenet_v2":
         return keras.applications.MobileNetV2(input_shape=case["input_shape"], weights=None,
                                               **graphs.MOBILENET)
@@ -118,7 +120,8 @@ def run_model(case: dict, data: dict, weights: list[np.ndarray]) -> dict[str, np
     steps = case.get("steps", cases.STEPS)
     for step in range(steps):
         sl = slice(b * (step + 1), b * (step + 2))
-        losses_seen.append(float(np.asarray(model.train_on_batch(x[sl], y[sl]))))
+        losses_seen.append(float(np.asarray(model.train_on_batch(x[sl], y[sl],
+                                                                 class_weight=case.get("class_weight")))))
     out["train_losses"] = np.array(losses_seen)
     for layer in layers if steps else []:  # untrained weights: nothing to compare
         for w in layer.weights:

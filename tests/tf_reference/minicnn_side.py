@@ -6,7 +6,7 @@ import numpy as np
 
 import minicnn
 from minicnn import layers as L
-from minicnn import applications, losses, optimizers, zoo
+from minicnn import applications, losses, optimizers, regularizers, schedules, zoo
 from minicnn.layers.base import Parameter
 
 from . import cases, graphs
@@ -44,12 +44,13 @@ def run_layer(case: dict, data: dict) -> dict[str, np.ndarray]:
 def run_loss(case: dict, data: dict) -> dict[str, np.ndarray]:
     loss = losses.get(case["loss"])
     loss.from_logits = case["from_logits"]
-    return {"value": np.array(loss.value(data["y_true"], data["y_pred"])),
-            "grad": loss.gradient(data["y_true"], data["y_pred"])}
+    weights = data.get("sample_weight")
+    return {"value": np.array(loss.value(data["y_true"], data["y_pred"], weights)),
+            "grad": loss.gradient(data["y_true"], data["y_pred"], weights)}
 
 
 def run_optimizer(case: dict, data: dict) -> dict[str, np.ndarray]:
-    opt = getattr(optimizers, case["optimizer"])(**case["config"])
+    opt = getattr(optimizers, case["optimizer"])(**cases.optimizer_config(case, schedules))
     params = [Parameter(f"w{i}", w.copy()) for i, w in enumerate(data["w0"])]
     for step in data["grads"]:
         for p, g in zip(params, step):
@@ -62,6 +63,8 @@ def make_model(case: dict) -> minicnn.Sequential:
     minicnn.clear_session()
     if case["name"] == "functional_graph":
         return graphs.functional_graph(L, L.Input, minicnn.Model, case["input_shape"])
+    if case["name"] == "regularized_cnn":
+        return graphs.regularized_cnn(L, regularizers, L.Input, minicnn.Model, case["input_shape"])
     if case["name"] == "mobilenet_v2":
         return applications.MobileNetV2(input_shape=case["input_shape"], **graphs.MOBILENET)
     build = getattr(zoo, case["name"])
@@ -94,7 +97,7 @@ def run_model(case: dict, data: dict, weights: list[np.ndarray]) -> dict[str, np
     steps = case.get("steps", cases.STEPS)
     for step in range(steps):
         sl = slice(b * (step + 1), b * (step + 2))
-        losses_seen.append(model.train_on_batch(x[sl], y[sl]))
+        losses_seen.append(model.train_on_batch(x[sl], y[sl], class_weight=case.get("class_weight")))
     out["train_losses"] = np.array(losses_seen)
     for layer in computing if steps else []:  # untrained weights: nothing to compare
         for p in layer.weights:
