@@ -319,7 +319,9 @@ def test_damaged_image_folder_zips(depth, flips, keep):
         except DatasetError:
             pass
         else:
-            assert x.dtype == np.uint8 and len(x) == len(y) and names == ["cat", "dog"]
+            # a damaged name can move images to another class folder, or out of train/: still a folder
+            assert x.dtype == np.uint8 and len(x) == len(y) and names == sorted(names) and all(names)
+            assert set(y.tolist()) <= set(range(len(names)))
         assert [p.name for p in Path(d).iterdir()] == ["images.zip"]
 
 
