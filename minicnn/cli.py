@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     summary.add_argument("model", choices=sorted(zoo.SEED_MODELS), help="which seed model")
     train = sub.add_parser("train", help="train a seed model on a dataset (as the examples do)")
     train.add_argument("--dataset", choices=["mnist", "fashion_mnist", "cifar10", "shapes"], required=True)
-    train.add_argument("--model", choices=["mlp", "kconv", "cifar_cnn"], required=True)
+    train.add_argument("--model", choices=["mlp", "kconv", "cifar_cnn", "cifar_strong"], required=True)
     from .train import add_arguments
     add_arguments(train, default_out="out/train")
     bench = sub.add_parser("bench", help="time a convolution or a seed model beside Keras and PyTorch")

@@ -189,3 +189,18 @@ def test_augmentation_is_listed_saved_and_resumed_bit_exactly(tmp_path, capsys):
 def test_bad_arguments_are_named(bad):
     with pytest.raises(minicnn.ConfigError):
         bad()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_jitted_sampling_gives_the_reference_numbers(dtype):
+    from minicnn.kernels import resample, resample_numba
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((4, 7, 9, 3)).astype(dtype)
+    transforms = np.concatenate([rng.uniform(0.6, 1.4, (4, 1)), rng.uniform(-0.5, 0.5, (4, 1)),
+                                 rng.uniform(-6, 6, (4, 1)), rng.uniform(-0.5, 0.5, (4, 1)),
+                                 rng.uniform(0.6, 1.4, (4, 1)), rng.uniform(-6, 6, (4, 1))], axis=1)
+    for fill_mode in FILL_MODES:
+        for interpolation in ("bilinear", "nearest"):
+            expected = resample.affine_sample(x, transforms, fill_mode, interpolation, 0.5)
+            got = resample_numba.affine_sample(x, transforms, fill_mode, interpolation, 0.5)
+            np.testing.assert_array_equal(got, expected, err_msg=f"{fill_mode} {interpolation}")

@@ -8,6 +8,8 @@ signatures:
   ``depthwise_conv2d_backward_kernel``
 * ``max_pool2d_forward``, ``max_pool2d_backward``,
   ``avg_pool2d_forward``, ``avg_pool2d_backward``
+* ``affine_sample`` (the augmentation layers' moving of pixels: ``resample``,
+  ``resample_numba``)
 
 ``reference`` (``conv_reference`` + ``pool_reference``) reads like the
 formulas; ``numba`` (``conv_numba`` + ``pool_numba``) is the same loops,
@@ -26,13 +28,14 @@ from types import SimpleNamespace
 
 from .. import config
 from . import (conv_im2col, conv_numba, conv_reference, depthwise_numba, depthwise_reference,
-               pool_numba, pool_reference)
+               pool_numba, pool_reference, resample, resample_numba)
 from .geometry import Geometry, output_length, window_geometry
 
 _FUNCTIONS = (
     "conv2d_forward", "conv2d_backward_input", "conv2d_backward_kernel",
     "depthwise_conv2d_forward", "depthwise_conv2d_backward_input", "depthwise_conv2d_backward_kernel",
     "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",
+    "affine_sample",
 )
 
 
@@ -46,9 +49,9 @@ def _collect(*modules) -> SimpleNamespace:
 
 
 IMPLEMENTATIONS = {
-    "reference": _collect(conv_reference, depthwise_reference, pool_reference),
-    "numba": _collect(conv_numba, depthwise_numba, pool_numba),
-    "im2col": _collect(conv_im2col, depthwise_numba, pool_numba),
+    "reference": _collect(conv_reference, depthwise_reference, pool_reference, resample),
+    "numba": _collect(conv_numba, depthwise_numba, pool_numba, resample_numba),
+    "im2col": _collect(conv_im2col, depthwise_numba, pool_numba, resample_numba),
 }
 
 

@@ -106,6 +106,14 @@ def sample(x: np.ndarray, index: np.ndarray, weight: np.ndarray, fill_value: flo
     return y.reshape(n, h, w, c)
 
 
+def affine_sample(x: np.ndarray, transforms: np.ndarray, fill_mode: str, interpolation: str,
+                  fill_value: float) -> np.ndarray:
+    """Each image of x (N, H, W, C) read through its transform (N, 6): the two steps above."""
+    n, h, w, _ = x.shape
+    index, weight = sampling_weights(transforms, h, w, fill_mode, interpolation)
+    return sample(x, index, weight, fill_value)
+
+
 def sample_backward(dy: np.ndarray, index: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """dL/dx of :func:`sample`: each output gradient added back to the pixels it read,
     times the weight it read them with (the fill value has no gradient)."""

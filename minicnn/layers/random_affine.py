@@ -2,7 +2,8 @@
 
 Each layer draws, per image and per training batch, one affine transform
 from output pixel coordinates to input coordinates (``minicnn.kernels.resample``
-reads the input there, interpolating and filling as told). With (i, j) an
+reads the input there, interpolating and filling as told; its jitted twin
+``resample_numba`` does the same in one pass). With (i, j) an
 output pixel's row and column and ``(cy, cx) = ((H - 1) / 2, (W - 1) / 2)``
 the image centre, the transforms are Keras's:
 
@@ -36,7 +37,8 @@ import math
 import numpy as np
 
 from ..errors import ConfigError
-from ..kernels.resample import FILL_MODES, INTERPOLATIONS, sample, sample_backward, sampling_weights
+from .. import kernels
+from ..kernels.resample import FILL_MODES, INTERPOLATIONS, sample_backward, sampling_weights
 from .augmentation import RandomAugmentation
 
 
@@ -71,12 +73,14 @@ class RandomAffine(RandomAugmentation):
 
     def augment(self, x):
         n, h, w, _ = x.shape
-        self._index, self._weight = sampling_weights(self.transforms(n, h, w), h, w, self.fill_mode,
-                                                     self.interpolation)
-        return sample(x, self._index, self._weight, self.fill_value)
+        self._transforms = self.transforms(n, h, w)
+        return kernels.active().affine_sample(x, self._transforms, self.fill_mode, self.interpolation,
+                                              self.fill_value)
 
     def augment_backward(self, dy):
-        return sample_backward(dy, self._index, self._weight)
+        _, h, w, _ = dy.shape
+        index, weight = sampling_weights(self._transforms, h, w, self.fill_mode, self.interpolation)
+        return sample_backward(dy, index, weight)
 
     def get_config(self):
         return {**super().get_config(), "fill_mode": self.fill_mode, "interpolation": self.interpolation,
