@@ -16,7 +16,7 @@ copy of CIFAR-10::
 
 ``--recipe strong`` trains the seed model with a wider hidden layer (Dense 256)
 and augmentation (random horizontal flips and shifts), AdamW (weight decay
-0.05) under a warmup + cosine schedule, batch 64, 30 epochs on all 50,000
+0.05) under a warmup + cosine schedule, batch 64, 22 epochs on all 50,000
 training images (``minicnn.train.RECIPES["cifar_strong"]``)::
 
     python examples/cifar10_cnn.py --recipe strong --image-folder cifar10-jpeg.zip

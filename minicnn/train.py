@@ -57,7 +57,7 @@ RECIPES = {
                         validation_split=0.1),
     # The strong CIFAR-10 recipe: the seed model widened and augmented (zoo.cifar10_cnn_strong),
     # AdamW with warmup and cosine decay, batch 64, all 50,000 training images.
-    "cifar_strong": Recipe(zoo.cifar10_cnn_strong, _strong_optimizer, "categorical_crossentropy", 30,
+    "cifar_strong": Recipe(zoo.cifar10_cnn_strong, _strong_optimizer, "categorical_crossentropy", 22,
                            batch_size=64),
 }
 

@@ -74,7 +74,7 @@ def test_bench_fit_on_a_small_image_folder(tmp_path):
             for i in range(n):
                 Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(folder / f"{i}.png")
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_fit.py"), "--images",
-                           str(tmp_path / "images"), "--peers", "--out", str(tmp_path / "out")],
+                           str(tmp_path / "images"), "--engines", "minicnn", "--out", str(tmp_path / "out")],
                           capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads((tmp_path / "out" / "fit.json").read_text())

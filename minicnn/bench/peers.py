@@ -72,6 +72,12 @@ def keras_model(model, optimizer: str = "adam", learning_rate: float = 1e-3):
             stack.append(L.Flatten())
         elif kind == "GlobalAveragePooling2D":
             stack.append(L.GlobalAveragePooling2D())
+        elif kind == "RandomFlip":
+            stack.append(L.RandomFlip(cfg["mode"]))
+        elif kind == "RandomTranslation":
+            stack.append(L.RandomTranslation(tuple(cfg["height_factor"]), tuple(cfg["width_factor"]),
+                                             fill_mode=cfg["fill_mode"], interpolation=cfg["interpolation"],
+                                             fill_value=cfg["fill_value"]))
         else:
             raise NotImplementedError(f"no Keras peer for {kind}")
     peer = keras.Sequential(stack)
