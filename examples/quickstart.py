@@ -9,6 +9,7 @@ accuracy and the confusion matrix, and writes into ``--out``:
 * ``model.minicnn``          the trained model (``minicnn.load_model``), for
                              ``examples/visualize_layers.py``
 * ``weights.npz``            the trained weights (``model.get_weights()`` order)
+* ``results.json``           test accuracy, curves, times, the command and the machine
 * ``training_curves.png``    loss and accuracy per epoch, train and validation
 * ``conv1_filters.png``      the 8 learned 3x3 filters of the first layer
 * ``conv1_feature_maps.png`` what those filters see in one test image
@@ -21,6 +22,7 @@ many more from the saved model.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
 
@@ -33,6 +35,7 @@ import numpy as np  # noqa: E402
 import minicnn  # noqa: E402
 from minicnn import layers, viz  # noqa: E402
 from minicnn.datasets import SHAPES_CLASSES, load_shapes, scale_images  # noqa: E402
+from minicnn.train import run_record  # noqa: E402
 
 
 def build_model(seed: int = 0) -> minicnn.Sequential:
@@ -79,7 +82,9 @@ def main(argv=None) -> float:
     model.summary()
     model.compile(loss="sparse_categorical_crossentropy",
                   optimizer=minicnn.optimizers.Adam(learning_rate=0.003), metrics=["accuracy"])
+    epoch_start = time.perf_counter()
     history = model.fit(x_train, y_train, epochs=args.epochs, batch_size=32, validation_split=0.1)
+    fit_seconds = time.perf_counter() - epoch_start
     loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
     print(f"\nTest accuracy: {accuracy:.4f}   test loss: {loss:.4f}   "
           f"({len(x_test)} images, wall time {time.perf_counter() - start:.1f} s)")
@@ -94,6 +99,12 @@ def main(argv=None) -> float:
     for name in ("conv1", "conv2"):
         save(viz.feature_maps(model, x_test[0], name),
              os.path.join(args.out, f"{name}_feature_maps.png"))
+    results = {"dataset": "shapes", "model": "quickstart", "epochs": args.epochs, "test_accuracy": float(accuracy),
+               "test_loss": float(loss), "epoch_seconds": [round(fit_seconds / max(args.epochs, 1), 2)],
+               "wall_seconds": round(time.perf_counter() - start, 2),
+               "history": {k: [float(v) for v in vs] for k, vs in history.history.items()}, **run_record()}
+    with open(os.path.join(args.out, "results.json"), "w") as f:
+        json.dump(results, f, indent=2)
     print(f"Model and figures written to {args.out}/ "
           f"(more views: python examples/visualize_layers.py --model {args.out}/model.minicnn)")
     return accuracy

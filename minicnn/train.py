@@ -154,7 +154,7 @@ def run(dataset: str, model_name: str, epochs: int | None = None, limit: int | N
                "train_samples": int(len(x_train)), "test_samples": int(len(x_test)),
                "test_accuracy": float(test_accuracy), "test_loss": float(test_loss),
                "epoch_seconds": [round(t, 2) for t in epoch_times],
-               "wall_seconds": round(time.perf_counter() - start, 2), "history": curves}
+               "wall_seconds": round(time.perf_counter() - start, 2), "history": curves, **run_record()}
     print(f"\nTest accuracy: {test_accuracy:.4f}   test loss: {test_loss:.4f}   "
           f"({len(x_test)} test images, {results['wall_seconds']:.0f} s in all)")
     model.save(out / "model.minicnn")
@@ -165,6 +165,21 @@ def run(dataset: str, model_name: str, epochs: int | None = None, limit: int | N
     results.update(model=model, x_test=x_test, y_test=y_test, predicted=predicted,
                    class_names=class_names)
     return results
+
+
+def run_record() -> dict:
+    """What a result file records beside its numbers: the command, the date and the machine
+    (``minicnn.bench.machine``: CPU model, vector extensions, BLAS and its sgemm rate)."""
+    import shlex
+    import sys
+
+    from .bench import machine
+    argv = [Path(sys.argv[0]).as_posix() if sys.argv and sys.argv[0] else "python", *sys.argv[1:]]
+    if argv[0].endswith("__main__.py"):       # python -m minicnn
+        argv[0] = "minicnn"
+    elif argv[0].endswith(".py"):
+        argv.insert(0, "python")
+    return {"command": shlex.join(argv), "when": time.strftime("%Y-%m-%d"), "machine": machine.describe(quick=True)}
 
 
 def _plot_curves(history: dict, path: Path) -> None:
