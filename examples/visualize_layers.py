@@ -4,9 +4,12 @@
     python examples/visualize_layers.py                  # figures into out/visualize/
     python examples/visualize_layers.py --model out/cifar10_cnn/model.minicnn --image-index 7
 
-The test images come from the dataset the model was trained on: the
-built-in shapes for a 28x28x1 model (``--dataset mnist`` for MNIST models),
-CIFAR-10 for a 32x32x3 one. Figures written, one PNG each:
+The test images come from the dataset the model was trained on, as its
+model file records it (``minicnn.train`` and the examples record it; an
+image-folder model reads the folder's ``test/`` images), or from
+``--dataset`` / ``--image-folder PATH``; for a model that records nothing,
+the built-in shapes for 28x28x1 and CIFAR-10 for 32x32x3. Figures written,
+one PNG each:
 
 ==  =========================  =============================================
 03  sample                     the image, its true and predicted class
@@ -58,11 +61,22 @@ def feature_layers(model) -> list[str]:
     return names or viz.spatial_layers(model)
 
 
-def load_test_images(model, dataset: str | None, data_dir: str | None):
-    """Test images scaled to [0, 1], labels and class names for the model's input."""
+def load_test_images(model, dataset: str | None, data_dir: str | None, image_folder: str | None = None):
+    """Test images scaled to [0, 1], labels and class names for the model's input.
+
+    Where from: ``--image-folder`` (its ``test/`` folder), else ``--dataset``, else what the model
+    file records it was trained on (``model.data_info``), else a guess from the input shape.
+    """
     shape = tuple(model.input_shape)
+    info = model.data_info or {}
+    if image_folder is None and dataset is None and info.get("dataset") == "image_folder":
+        image_folder = info.get("image_folder")
+    if image_folder is not None:
+        x, y, names = datasets.load_image_folder(image_folder, folder="test", shuffle=False,
+                                                 image_size=shape[:2] if len(shape) == 3 else None)
+        return datasets.scale_images(x).reshape((len(x),) + shape), y, names
     if dataset is None:
-        dataset = "cifar10" if shape == (32, 32, 3) else "shapes"
+        dataset = info.get("dataset") or ("cifar10" if shape == (32, 32, 3) else "shapes")
     if dataset == "shapes":
         _, (x, y) = datasets.load_shapes(n=6000, seed=0)
         names = datasets.SHAPES_CLASSES
@@ -83,14 +97,17 @@ def main(argv=None) -> list[str]:
     parser.add_argument("--image-index", type=int, default=0, help="which test image to look at")
     parser.add_argument("--out", default="out/visualize", help="folder for the figures")
     parser.add_argument("--dataset", choices=["shapes", "mnist", "fashion_mnist", "cifar10"], default=None,
-                        help="where the test images come from (default: from the model's input shape)")
+                        help="where the test images come from (default: what the model file records, "
+                             "else a guess from its input shape)")
     parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--image-folder", default=None, metavar="PATH",
+                        help="a folder or zip of class folders; its test/ images are used")
     args = parser.parse_args(argv)
     if not os.path.exists(args.model):
         sys.exit(f"No model at {args.model}. Train one first:  python examples/quickstart.py")
 
     model = minicnn.load_model(args.model)
-    x, y, names = load_test_images(model, args.dataset, args.data_dir)
+    x, y, names = load_test_images(model, args.dataset, args.data_dir, args.image_folder)
     i = args.image_index
     image, label = x[i], int(y[i])
     os.makedirs(args.out, exist_ok=True)

@@ -127,6 +127,9 @@ def run(dataset: str, model_name: str, epochs: int | None = None, limit: int | N
         model.summary()
     epochs = epochs or recipe.epochs
     batch_size = batch_size or recipe.batch_size
+    model.data_info = {"dataset": "image_folder" if image_folder is not None else dataset,
+                       "class_names": list(class_names),
+                       "image_folder": str(Path(image_folder).resolve()) if image_folder is not None else None}
     if not model.compiled:
         steps = epochs * -(-int(len(x_train) * (1 - recipe.validation_split)) // batch_size)
         model.compile(loss=recipe.loss, optimizer=recipe.optimizer(steps), metrics=["accuracy"])

@@ -69,11 +69,13 @@ def save_model(model, path: str | os.PathLike, include_compile: bool = True,
     """Write ``model`` to ``path`` atomically (see the module docstring)."""
     if not model.built:
         raise ModelFileError(f"model {model.name!r} is not built yet; nothing to save")
-    if Path(path).suffix.lower() in (".h5", ".keras", ".hdf5"):
-        raise ModelFileError(f"{path}: model.save writes minicnn's own format (name it .minicnn), which "
-                             "Keras cannot open; for Keras, save the weights with "
-                             "minicnn.io.save_keras_weights(model, 'model.weights.h5') and load them into the "
-                             "same architecture built in Keras")
+    if Path(path).suffix.lower() == ".keras":
+        from .keras_model import save_keras_model
+        return save_keras_model(model, path)       # Keras's own format, which keras.saving.load_model opens
+    if Path(path).suffix.lower() in (".h5", ".hdf5"):
+        raise ModelFileError(f"{path}: minicnn does not write Keras 2's legacy .h5 model files; name the file "
+                             ".keras (Keras 3's format, which keras.saving.load_model opens) or .minicnn "
+                             "(minicnn's own, with the optimizer and training state)")
     functional = model.layers[0] is model.input_layer  # a Model lists its InputLayer first
     def config_of(layer) -> dict:
         config = layer.get_config()
@@ -103,6 +105,8 @@ def save_model(model, path: str | os.PathLike, include_compile: bool = True,
               "name": model.name, "seed": model.seed,
               "input_shape": list(model.input_shape), "dtype": str(model.dtype), "layers": layers,
               "weights": manifest, "training": training, "optimizer_arrays": 0}
+    if model.data_info is not None:
+        config["data"] = model.data_info
     if functional:
         config["outputs"] = [t.layer.name for t in model.outputs]
         config["list_output"] = isinstance(model.output, list)
@@ -277,6 +281,22 @@ def _restore_training_state(path: Path, model, training) -> None:
     model.history.epoch = list(range(len(next(iter(history.values()), []))))
 
 
+def _data_info(path: Path, data) -> dict | None:
+    """What the model was trained on (``model.data_info``), checked: a dataset name, its class
+    names, and for an image folder its path."""
+    if data is None:
+        return None
+    names = data.get("class_names") if isinstance(data, dict) else None
+    if not (isinstance(data, dict) and set(data) <= {"dataset", "class_names", "image_folder"}
+            and isinstance(data.get("dataset"), str) and len(data["dataset"]) <= 64
+            and isinstance(names, list) and len(names) <= 100_000
+            and all(isinstance(n, str) and len(n) <= 256 for n in names)
+            and (data.get("image_folder") is None or isinstance(data["image_folder"], str))):
+        raise ModelFileError(f"{path}: the 'data' entry must be {{dataset, class_names[, image_folder]}}, "
+                             f"got {data!r:.200}")
+    return {"dataset": data["dataset"], "class_names": list(names), "image_folder": data.get("image_folder")}
+
+
 def _compile(path: Path, model, compile_config: np.ndarray, optimizer_arrays: list[np.ndarray]) -> None:
     try:
         settings = json.loads(str(compile_config))
@@ -311,6 +331,9 @@ def load_model(path: str | os.PathLike, compile: bool = True):
         format version, or arrays that are missing, extra or of the wrong shape.
     """
     path = Path(path)
+    if path.suffix.lower() == ".keras":
+        from .keras_model import load_keras_model
+        return load_keras_model(path)              # architecture and weights; compile it to train
     archive = NpzReader(path, _MEMBERS, MEMBER_CAP)
     try:
         config = _read_config(path, archive)
@@ -321,6 +344,7 @@ def load_model(path: str | os.PathLike, compile: bool = True):
             model = _build(path, config)
         _load_weights(path, model, manifest, archive)
         _restore_training_state(path, model, config.get("training"))
+        model.data_info = _data_info(path, config.get("data"))
         n_opt = config.get("optimizer_arrays", 0)
         cap = 1 + 3 * len(manifest)
         if type(n_opt) is not int or not 0 <= n_opt <= cap:

@@ -38,6 +38,9 @@ class TrainingMixin:
         self.stop_training = False
         self.history: History | None = None
         self.completed_epochs = 0  # saved in model files, so a resumed fit knows where it was
+        # what it was trained on ({"dataset", "class_names", "image_folder"}), set by minicnn.train
+        # and saved in model files, so that the views find the same kind of images
+        self.data_info: dict | None = None
         self.jit_compile = True
         self._plan_cache: tuple | None = None
 

@@ -24,6 +24,7 @@ module                   what it holds
 =======================  ====================================================
 """
 
+from .draw import ViewFigure, show_once_in_notebooks
 from .animation import backward_frames, convolution_animation, forward_frames
 from .attribution import (IntegratedGradients, grad_cam, integrated_gradients, occlusion, saliency,
                           smoothgrad)
@@ -46,4 +47,7 @@ __all__ = [
     "filters", "forward_frames", "grad_cam", "gradient_maps", "handcrafted_vs_learned",
     "integrated_gradients", "layer_progression", "misclassified", "occlusion", "overlay",
     "receptive_field", "saliency", "smoothgrad", "spatial_layers", "training_curves", "weight_gradients",
+    "ViewFigure", "show_once_in_notebooks",
 ]
+
+show_once_in_notebooks()

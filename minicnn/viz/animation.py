@@ -31,6 +31,7 @@ from matplotlib.patches import Rectangle
 
 from .. import kernels
 from ..errors import ShapeError
+from . import draw
 
 
 class Frame(NamedTuple):
@@ -122,7 +123,8 @@ def convolution_animation(image: np.ndarray, kernel: np.ndarray, stride: int = 1
         back_plane, _ = backward_plane(image.shape, kernel, dy, stride, padding)
         parts.append(("backward: dx = full conv of dilated dy with flipped kernel", back_plane,
                       kernel[::-1, ::-1], list(backward_frames(image.shape, kernel, dy, stride, padding))))
-    fig, (ax_in, ax_k, ax_out) = plt.subplots(1, 3, figsize=(9, 3.4))
+    fig = draw.new_figure(figsize=(9, 3.4))
+    ax_in, ax_k, ax_out = fig.subplots(1, 3)
     schedule = [(part, frame) for part in parts for frame in part[3]]
 
     def draw_frame(step: int):

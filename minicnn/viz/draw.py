@@ -3,6 +3,14 @@
 Figures are made with ``matplotlib.pyplot`` so that ``plt.show()`` (or a
 notebook) displays them, but no view ever calls ``plt.show()`` itself; scripts
 save them with ``fig.savefig`` and close them with ``plt.close(fig)``.
+
+**Shown once in a notebook.** A notebook's inline backend draws every open
+pyplot figure at the end of a cell, and IPython also draws the cell's last
+value - so a view called as the last line of a cell would appear twice.
+Every view's figure is a ``ViewFigure``, for which the second display is
+switched off (``show_once_in_notebooks``): ``viz.filters(model, "conv1")``,
+``fig = viz.filters(...); plt.show()`` and ``fig = ...`` alone each show it
+once, the pyplot way.
 """
 
 from __future__ import annotations
@@ -13,13 +21,38 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 
+class ViewFigure(Figure):
+    """A matplotlib ``Figure`` that a notebook shows once (see the module docstring)."""
+
+
+def show_once_in_notebooks() -> None:
+    """In an IPython kernel, let ``ViewFigure`` values show no picture of their own:
+    pyplot's end-of-cell drawing is the one display (a no-op outside IPython)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    for mime in ("image/png", "image/jpeg", "image/svg+xml", "application/pdf", "text/html"):
+        formatter = shell.display_formatter.formatters.get(mime)
+        if formatter is not None:
+            formatter.for_type(ViewFigure, lambda figure: None)
+
+
+def new_figure(**kwargs) -> Figure:
+    """``plt.figure(**kwargs)``, as a ``ViewFigure``."""
+    return plt.figure(FigureClass=ViewFigure, **kwargs)
+
+
 def grid(count: int, cols: int, panel: float = 1.4, fig: Figure | None = None,
          title_room: float = 0.6) -> tuple[Figure, list[Axes]]:
     """A figure with ``count`` panels in rows of ``cols``; unused cells are hidden."""
     cols = max(1, min(cols, count))
     rows = -(-count // cols)  # ceil(count / cols)
     if fig is None:
-        fig = plt.figure(figsize=(cols * panel, rows * panel + title_room))
+        fig = new_figure(figsize=(cols * panel, rows * panel + title_room))
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax in axes[count:]:
         ax.remove()
@@ -30,8 +63,8 @@ def axes_or_new(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, 
     """The caller's axes (and its figure), or a new figure with one axes."""
     if ax is not None:
         return ax.figure, ax
-    fig, ax = plt.subplots(figsize=figsize)
-    return fig, ax
+    fig = new_figure(figsize=figsize)
+    return fig, fig.subplots()
 
 
 def show_image(ax: Axes, image: np.ndarray, title: str | None = None, **kwargs) -> None:

@@ -48,7 +48,7 @@ def gradient_maps(trace, layer: str, sample: int = 0, max_maps: int = 16, cols: 
     count = min(max_maps, a.shape[-1])
     per_row = min(cols, count)
     pairs = -(-count // per_row)
-    fig = plt.figure(figsize=(per_row * 1.4, pairs * 2.9 + 0.6))
+    fig = draw.new_figure(figsize=(per_row * 1.4, pairs * 2.9 + 0.6))
     axes = fig.subplots(2 * pairs, per_row, squeeze=False)
     limit = float(np.abs(g[..., :count]).max()) or 1.0
     for c in range(pairs * per_row):
