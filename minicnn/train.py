@@ -149,7 +149,9 @@ def run(dataset: str, model_name: str, epochs: int | None = None, limit: int | N
                         batch_size=batch_size, initial_epoch=model.completed_epochs,
                         validation_split=recipe.validation_split, verbose=verbose,
                         callbacks=[_Timer(), *checkpoints])
-    test_loss, test_accuracy = model.evaluate(x_test, y_eval, verbose=0)
+    if verbose:
+        print(f"Evaluating on the {len(x_test)} test images:")
+    test_loss, test_accuracy = model.evaluate(x_test, y_eval, verbose=verbose)
     predicted = model.predict(x_test, verbose=0).argmax(axis=1)
     curves = {k: list(v) for k, v in history.history.items()}   # a resumed fit carries the earlier epochs
     results = {"dataset": dataset, "model": model_name, "epochs": model.completed_epochs,

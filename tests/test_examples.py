@@ -176,6 +176,16 @@ def test_cifar10_example_trains_from_an_image_folder(tmp_path):
     assert "Found 18 files belonging to 3 classes." in out.stderr
     results = json.loads((tmp_path / "o" / "results.json").read_text())
     assert results["train_samples"] == 18 and results["test_samples"] == 6
+    assert results["command"].startswith("python ") and "cifar10_cnn.py --image-folder" in results["command"]
+    assert results["machine"]["cores"] >= 1 and results["when"]
+    # the model file records its data, and the views find the folder's test images by it
+    import minicnn
+    model = minicnn.load_model(tmp_path / "o" / "model.minicnn")
+    assert model.data_info == {"dataset": "image_folder", "class_names": ["cat", "dog", "frog"],
+                               "image_folder": str(archive.resolve())}
+    out = run_script("visualize_layers.py", "--model", str(tmp_path / "o" / "model.minicnn"),
+                     "--out", str(tmp_path / "v"))
+    assert (tmp_path / "v" / "03_sample.png").exists() or any((tmp_path / "v").iterdir())
 
 
 @pytest.mark.parametrize("args, message", [(["--epochs", "0"], "--epochs: must be at least 1"),
@@ -185,3 +195,22 @@ def test_example_options_are_checked(args, message):
     out = subprocess.run([sys.executable, str(ROOT / "examples" / "mnist_cnn.py"), *args],
                          capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert out.returncode == 2 and message in out.stderr
+
+
+def test_transfer_learning_trains_the_head_and_leaves_the_base(tmp_path):
+    """examples/transfer_learning.py on a tiny image folder: the head learns, the frozen
+    MobileNetV2 keeps every weight and statistic."""
+    from PIL import Image
+    rng = np.random.default_rng(1)
+    for split, n in (("train", 10), ("test", 3)):
+        for c in ("bright", "dark"):
+            (tmp_path / "images" / split / c).mkdir(parents=True)
+            for i in range(n):
+                level = 200 if c == "bright" else 40
+                pixels = np.clip(rng.normal(level, 20, (40, 40, 3)), 0, 255).astype(np.uint8)
+                Image.fromarray(pixels).save(tmp_path / "images" / split / c / f"{i}.png")
+    out = run_script("transfer_learning.py", "--image-folder", str(tmp_path / "images"), "--size", "32",
+                     "--epochs", "2", "--batch-size", "8", "--out", str(tmp_path / "o"))
+    assert "weights and statistics did not change" in out.stdout
+    assert "No --weights" in out.stderr
+    assert (tmp_path / "o" / "model.minicnn").exists()

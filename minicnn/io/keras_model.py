@@ -1,4 +1,4 @@
-"""Whole models to and from Keras: the ``.keras`` format.
+"""Whole models to and from Keras: the ``.keras`` format, and Keras 2's ``.h5``.
 
 A ``.keras`` file is a zip of three members::
 
@@ -22,6 +22,12 @@ constraint...; see ``IGNORED_AT``). Anything else is a ``ModelFileError``
 naming the file, the layer and the argument - never a silently different
 model. The config is read with a size cap before anything is built, and the
 weights are loaded by ``load_keras_weights`` (every shape checked).
+
+**Keras 2's ``.h5``** (what the seed notebooks' ``model.save("cnn_model.h5")``
+wrote, and what ``keras.saving.load_model`` still reads): one HDF5 file whose
+``model_config`` attribute holds the same architecture in Keras 2's spelling
+(a call's inputs as ``[[name, 0, 0, {}]]``) and whose ``model_weights`` group
+holds each layer's arrays, listed by name (``keras_weights`` reads it).
 
 Compile settings and optimizer state are not carried across (Keras's and
 minicnn's optimizer files differ); ``compile`` the loaded model.
@@ -111,14 +117,61 @@ def keras_config(model) -> dict:
     return {**_keras_object("keras.src.models.functional", "Functional", config), "registered_name": "Functional"}
 
 
+def legacy_config(model) -> dict:
+    """``keras_config`` in Keras 2's spelling (the ``model_config`` of an ``.h5`` file)."""
+    config = keras_config(model)
+    body = dict(config["config"])
+    layers = []
+    for entry in body["layers"]:
+        legacy = {"class_name": entry["class_name"], "config": entry["config"]}
+        if "inbound_nodes" in entry:
+            names = _inbound_names(entry["inbound_nodes"][0]) if entry["inbound_nodes"] else []
+            legacy.update(name=entry["name"], inbound_nodes=[[[n, 0, 0, {}] for n in names]] if names else [])
+        layers.append(legacy)
+    body["layers"] = layers
+    if config["class_name"] == "Functional":
+        body["input_layers"] = [body["input_layers"]]
+        outputs = body["output_layers"]
+        body["output_layers"] = outputs if isinstance(outputs[0], list) else [outputs]
+    return {"class_name": config["class_name"], "config": body}
+
+
+def _save_legacy_h5(model, path: Path) -> Path:
+    import io
+
+    from .keras_weights import _h5py
+    h5py = _h5py()
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as h5:
+        h5.attrs["model_config"] = json.dumps(legacy_config(model))
+        h5.attrs["keras_version"] = "3.0.0"
+        h5.attrs["backend"] = "tensorflow"
+        weights = h5.create_group("model_weights")
+        weights.attrs["layer_names"] = [layer.name.encode() for layer in model.layers]
+        weights.attrs["keras_version"] = "3.0.0"
+        weights.attrs["backend"] = "tensorflow"
+        for layer in model.layers:
+            group = weights.create_group(layer.name)
+            names = [f"{layer.name}/{p.name}:0" for p in layer.weights]
+            group.attrs["weight_names"] = [n.encode() for n in names]
+            for name, p in zip(names, layer.weights):
+                group.create_dataset(name, data=p.value)
+    return atomic_write(path, lambda f: f.write(buffer.getvalue()))
+
+
 def save_keras_model(model, path: str | os.PathLike) -> Path:
-    """Write ``model`` as a ``.keras`` file that ``keras.saving.load_model`` opens (atomically)."""
+    """Write ``model`` as a ``.keras`` (or Keras 2 ``.h5``) file that ``keras.saving.load_model``
+    opens (atomically)."""
     import io
     import tempfile
 
     path = Path(path)
+    if path.suffix.lower() not in (".keras", ".h5", ".hdf5"):
+        raise ModelFileError(f"{path}: a Keras model file's name ends in .keras (or Keras 2's .h5)")
+    if not model.built:
+        raise ModelFileError(f"model {model.name!r} is not built yet; nothing to save")
     if path.suffix.lower() != ".keras":
-        raise ModelFileError(f"{path}: a Keras model file's name ends in .keras")
+        return _save_legacy_h5(model, path)
     if not model.built:
         raise ModelFileError(f"model {model.name!r} is not built yet; nothing to save")
     config = keras_config(model)
@@ -170,10 +223,21 @@ def _make_layer(path: Path, entry: dict):
 
 
 def _input_shape(path: Path, entry: dict) -> tuple[int, ...]:
-    shape = (entry.get("config") or {}).get("batch_shape") or []
+    config = entry.get("config") or {}
+    shape = config.get("batch_shape") or config.get("batch_input_shape") or []   # Keras 3, Keras 2
     if len(shape) < 2 or not all(isinstance(d, int) and 0 < d <= 2**16 for d in shape[1:]):
         raise ModelFileError(f"{path}: the input layer's batch_shape must be [null, sizes...], got {shape!r}")
     return tuple(shape[1:])
+
+
+def _inbound_names(node) -> list[str]:
+    """The names of the layers whose outputs a call reads: Keras 3 writes
+    ``{"args": [tensor or [tensors]], "kwargs": {}}``, Keras 2 ``[[name, 0, 0, {}], ...]``."""
+    if isinstance(node, dict):
+        args = node.get("args") or []
+        sources = args[0] if len(args) == 1 and isinstance(args[0], list) else args
+        return [s["config"]["keras_history"][0] for s in sources]
+    return [item[0] for item in node]
 
 
 def keras_model_from_config(path: Path, config: dict):
@@ -184,13 +248,17 @@ def keras_model_from_config(path: Path, config: dict):
     kind, body = config.get("class_name"), config.get("config")
     if not isinstance(body, dict) or not isinstance(body.get("layers"), list) or not body["layers"]:
         raise ModelFileError(f"{path}: config.json does not describe a Keras model (no layer list)")
-    entries = body["layers"]
+    entries = [dict(e) for e in body["layers"] if isinstance(e, dict)]
     if kind == "Sequential":
-        if entries[0].get("class_name") != "InputLayer":
-            raise ModelFileError(f"{path}: a Sequential model without an InputLayer (no input shape)")
-        first = entries[0]["config"]
-        stack = [Input(_input_shape(path, entries[0]), name=first.get("name"))]
-        stack += [_make_layer(path, entry) for entry in entries[1:]]
+        first = entries[0].get("config") or {}
+        if entries[0].get("class_name") == "InputLayer":
+            stack, entries = [Input(_input_shape(path, entries[0]), name=first.get("name"))], entries[1:]
+        elif "batch_input_shape" in first:     # a Keras 2 file: the first layer carries the input shape
+            stack = [Input(_input_shape(path, entries[0]))]
+            entries[0]["config"] = {k: v for k, v in first.items() if k != "batch_input_shape"}
+        else:
+            raise ModelFileError(f"{path}: a Sequential model without an input shape")
+        stack += [_make_layer(path, entry) for entry in entries]
         return Sequential(stack, name=body.get("name"))
     if kind != "Functional":
         raise ModelFileError(f"{path}: model class {kind!r} is neither Sequential nor Functional")
@@ -201,12 +269,10 @@ def keras_model_from_config(path: Path, config: dict):
             tensors[name] = Input(_input_shape(path, entry), name=name)
             continue
         nodes = entry.get("inbound_nodes") or []
-        if len(nodes) != 1 or not isinstance(nodes[0], dict):
+        if len(nodes) != 1:
             raise ModelFileError(f"{path}: layer {name!r} is called {len(nodes)} times; minicnn calls each layer once")
-        args = nodes[0].get("args") or []
-        sources = args[0] if len(args) == 1 and isinstance(args[0], list) else args
         try:
-            inputs = [tensors[s["config"]["keras_history"][0]] for s in sources]
+            inputs = [tensors[source] for source in _inbound_names(nodes[0])]
         except (KeyError, TypeError, IndexError):
             raise ModelFileError(f"{path}: layer {name!r} reads a tensor no earlier layer made") from None
         layer = _make_layer(path, entry)
@@ -219,13 +285,43 @@ def keras_model_from_config(path: Path, config: dict):
     many = isinstance(outputs, list) and outputs and isinstance(outputs[0], list)
     inputs = body.get("input_layers")
     inputs = inputs[0] if isinstance(inputs, list) and inputs and isinstance(inputs[0], list) else inputs
+    if isinstance(outputs, list) and len(outputs) == 1 and isinstance(outputs[0], list) and not body.get("list_output"):
+        outputs, many = outputs[0], False      # Keras 2 lists a single output as [[name, 0, 0]]
     return Model(output_of(inputs), [output_of(o) for o in outputs] if many else output_of(outputs),
                  name=body.get("name"))
 
 
+def _legacy_h5_config(path: Path) -> dict:
+    from .keras_weights import _h5py
+    h5py = _h5py()
+    try:
+        with h5py.File(path, "r") as h5:
+            text = h5.attrs.get("model_config")
+            if text is None:
+                raise ModelFileError(f"{path}: no model_config; a weights-only file (load it with "
+                                     "minicnn.io.load_keras_weights into the same architecture)")
+            if len(text) > CONFIG_CAP:
+                raise ModelFileError(f"{path}: model_config holds {len(text)} bytes, more than {CONFIG_CAP}")
+            return json.loads(text.decode() if isinstance(text, bytes) else str(text))
+    except FileNotFoundError:
+        raise ModelFileError(f"{path}: no such file") from None
+    except ModelFileError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - h5py raises many kinds of errors on a damaged file
+        raise ModelFileError(f"{path}: not a readable Keras .h5 file ({type(exc).__name__}: {exc})") from None
+
+
 def load_keras_model(path: str | os.PathLike):
-    """A minicnn model with the architecture and weights of a ``.keras`` file (see the module docstring)."""
+    """A minicnn model with the architecture and weights of a ``.keras`` or Keras 2 ``.h5`` file
+    (see the module docstring)."""
     path = Path(path)
+    if path.suffix.lower() in (".h5", ".hdf5"):
+        config = _legacy_h5_config(path)
+        if not isinstance(config, dict):
+            raise ModelFileError(f"{path}: model_config is not a JSON object")
+        model = keras_model_from_config(path, config)
+        load_keras_weights(model, path)
+        return model
     try:
         with zipfile.ZipFile(path) as archive:
             if "config.json" not in archive.namelist():

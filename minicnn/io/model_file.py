@@ -69,13 +69,9 @@ def save_model(model, path: str | os.PathLike, include_compile: bool = True,
     """Write ``model`` to ``path`` atomically (see the module docstring)."""
     if not model.built:
         raise ModelFileError(f"model {model.name!r} is not built yet; nothing to save")
-    if Path(path).suffix.lower() == ".keras":
+    if Path(path).suffix.lower() in (".keras", ".h5", ".hdf5"):
         from .keras_model import save_keras_model
-        return save_keras_model(model, path)       # Keras's own format, which keras.saving.load_model opens
-    if Path(path).suffix.lower() in (".h5", ".hdf5"):
-        raise ModelFileError(f"{path}: minicnn does not write Keras 2's legacy .h5 model files; name the file "
-                             ".keras (Keras 3's format, which keras.saving.load_model opens) or .minicnn "
-                             "(minicnn's own, with the optimizer and training state)")
+        return save_keras_model(model, path)       # Keras's formats, which keras.saving.load_model opens
     functional = model.layers[0] is model.input_layer  # a Model lists its InputLayer first
     def config_of(layer) -> dict:
         config = layer.get_config()
@@ -331,7 +327,7 @@ def load_model(path: str | os.PathLike, compile: bool = True):
         format version, or arrays that are missing, extra or of the wrong shape.
     """
     path = Path(path)
-    if path.suffix.lower() == ".keras":
+    if path.suffix.lower() in (".keras", ".h5", ".hdf5"):
         from .keras_model import load_keras_model
         return load_keras_model(path)              # architecture and weights; compile it to train
     archive = NpzReader(path, _MEMBERS, MEMBER_CAP)
