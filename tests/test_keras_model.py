@@ -59,11 +59,20 @@ def test_minicnn_to_keras_and_back(tmp_path, name, suffix):
     model.save(tmp_path / f"m{suffix}")
     theirs = keras.saving.load_model(tmp_path / f"m{suffix}", compile=False)
     np.testing.assert_allclose(np.asarray(theirs.predict(x, verbose=0)), expected, **TOL)
-    theirs.save(tmp_path / f"again{suffix}")                # Keras's own file, read by minicnn
-    back = minicnn.load_model(tmp_path / f"again{suffix}")
+    again = tmp_path / f"again{suffix}"                     # Keras's own file, read by minicnn
+    if suffix == ".h5" and _has_random_layers(theirs):
+        again = tmp_path / "again.keras"                    # see _has_random_layers
+    theirs.save(again)
+    back = minicnn.load_model(again)
     np.testing.assert_allclose(back.predict(x, verbose=0), expected, **TOL)
     assert [layer.name for layer in back.layers] == [layer.name for layer in model.layers]
     assert back.count_params() == model.count_params()
+
+
+def _has_random_layers(keras_model) -> bool:
+    """Keras 3.15's legacy .h5 writer cannot save its own random augmentation layers (deep-copying
+    their seed generator fails: "cannot pickle 'module' object"), so those go through .keras."""
+    return any(type(layer).__name__.startswith("Random") for layer in keras_model.layers)
 
 
 def _keras_models(keras):
@@ -90,6 +99,8 @@ def test_keras_files_load_into_minicnn_and_go_back(tmp_path, suffix):
                              rng.normal(size=w.shape) * 0.2).astype(np.float32) for w in theirs.get_weights()])
         x = rng.random((3,) + shape).astype(np.float32)
         expected = np.asarray(theirs.predict(x, verbose=0))
+        if suffix == ".h5" and _has_random_layers(theirs):
+            continue                                         # see _has_random_layers
         theirs.save(tmp_path / f"{name}{suffix}")
         ours = minicnn.load_model(tmp_path / f"{name}{suffix}")
         np.testing.assert_allclose(ours.predict(x, verbose=0), expected, **TOL, err_msg=name)
