@@ -152,7 +152,12 @@ def main(argv=None) -> list[str]:
         save(viz.handcrafted_vs_learned(model, image, convolutions[0]), "14_handcrafted_vs_learned.png")
     model.compile(model.loss if getattr(model, "loss", None) else "sparse_categorical_crossentropy",
                   model.optimizer if getattr(model, "optimizer", None) else "adam")
-    save(viz.gradient_maps(model.trace(image[None], np.array([label])), features[-1]), "15_gradient_maps.png")
+    # the label as the model's loss wants it: an index, or a one-hot row (categorical cross-entropy)
+    target = np.array([label])
+    if isinstance(model.loss, minicnn.losses.CategoricalCrossentropy) and \
+            not isinstance(model.loss, minicnn.losses.SparseCategoricalCrossentropy):
+        target = np.eye(model.output_shape[-1], dtype=np.float32)[target]
+    save(viz.gradient_maps(model.trace(image[None], target), features[-1]), "15_gradient_maps.png")
     last = model.get_layer(features[-1])
     centre = (last.output_shape[0] // 2, last.output_shape[1] // 2)
     save(viz.receptive_field(model, features[-1], centre, image=image), "16_receptive_field.png")

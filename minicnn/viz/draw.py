@@ -7,10 +7,11 @@ save them with ``fig.savefig`` and close them with ``plt.close(fig)``.
 **Shown once in a notebook.** A notebook's inline backend draws every open
 pyplot figure at the end of a cell, and IPython also draws the cell's last
 value - so a view called as the last line of a cell would appear twice.
-Every view's figure is a ``ViewFigure``, for which the second display is
-switched off (``show_once_in_notebooks``): ``viz.filters(model, "conv1")``,
-``fig = viz.filters(...); plt.show()`` and ``fig = ...`` alone each show it
-once, the pyplot way.
+Every view's figure is a ``ViewFigure``, whose picture, the first time it is
+displayed, also closes it in pyplot (``show_once_in_notebooks``), so that
+the end-of-cell drawing skips it: ``viz.filters(model, "conv1")``,
+``fig = viz.filters(...); plt.show()``, ``fig = ...`` alone and
+``fig = ...`` then ``fig`` each show it once.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ class ViewFigure(Figure):
 
 
 def show_once_in_notebooks() -> None:
-    """In an IPython kernel, let ``ViewFigure`` values show no picture of their own:
-    pyplot's end-of-cell drawing is the one display (a no-op outside IPython)."""
+    """In an IPython kernel, draw a ``ViewFigure`` as a PNG and close it in pyplot at the same
+    time, so that no second picture of it follows at the end of the cell (a no-op outside
+    IPython; notebooks set to draw SVG figures keep IPython's own behaviour)."""
     try:
         from IPython import get_ipython
     except ImportError:
@@ -35,10 +37,13 @@ def show_once_in_notebooks() -> None:
     shell = get_ipython()
     if shell is None:
         return
-    for mime in ("image/png", "image/jpeg", "image/svg+xml", "application/pdf", "text/html"):
-        formatter = shell.display_formatter.formatters.get(mime)
-        if formatter is not None:
-            formatter.for_type(ViewFigure, lambda figure: None)
+
+    def png_once(figure):
+        from IPython.core.pylabtools import print_figure
+        plt.close(figure)              # this display is its one: the end-of-cell drawing skips it
+        return print_figure(figure, "png", bbox_inches="tight")
+
+    shell.display_formatter.formatters["image/png"].for_type(ViewFigure, png_once)
 
 
 def new_figure(**kwargs) -> Figure:
