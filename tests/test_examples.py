@@ -107,11 +107,14 @@ def test_cifar10_example_on_tiny_official_format_files(tmp_path, monkeypatch, ca
     assert model.count_params() == 592_554
 
 
-def test_cli_train_on_shapes(tmp_path):
+def test_cli_train_on_shapes(tmp_path, capsys):
     from minicnn.cli import main
     assert main(["train", "--dataset", "shapes", "--model", "mlp", "--epochs", "1", "--limit", "128",
                  "--out", str(tmp_path)]) == 0
     assert json.loads((tmp_path / "results.json").read_text())["model"] == "mlp"
+    out = capsys.readouterr().out
+    # every long phase shows progress: the evaluation of the test set too, then where the files went
+    assert "Evaluating on the 1200 test images:" in out and out.rstrip().endswith(f"written to {tmp_path}/")
 
 
 def test_cli_train_reports_missing_data_clearly(tmp_path, monkeypatch, capsys):

@@ -41,27 +41,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import seeding
 from ..errors import ConfigError
 from ..kernels.resample import resize_matrix
-from .base import Layer
+from .random_layer import RandomLayer
 
 
-class RandomAugmentation(Layer):
-    """Base class: the generator (as ``Dropout``'s) and the training/inference switch."""
+class RandomAugmentation(RandomLayer):
+    """Base class: a generator of its own (``RandomLayer``) and the training/inference switch."""
 
     input_ndim = 4
-
-    def __init__(self, seed: int | None = None, name: str | None = None, **kwargs) -> None:
-        super().__init__(name=name, **kwargs)
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-            raise ConfigError(f"{type(self).__name__} {self.name!r}: seed must be an int or None, got {seed!r}")
-        self.seed = seed
-        self._rng = np.random.default_rng(seed) if seed is not None else None
-
-    def _create_weights(self, input_shape, rng):
-        if self._rng is None:
-            self._rng = np.random.default_rng(seeding.child_seed(rng))
 
     def forward(self, x, training=False):
         self._changed = training

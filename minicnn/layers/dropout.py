@@ -13,33 +13,23 @@ Backward: the same mask, the same scale: ``dx = dy * keep / (1 - rate)``
 (identity in inference).
 
 ``seed=`` makes the masks reproducible; without it they come from the
-model's generator (``Sequential(seed=...)``) or from ``minicnn.set_seed``.
+model's generator (``Sequential(seed=...)``) or from ``minicnn.set_seed``
+(``random_layer.py``).
 """
 
 from __future__ import annotations
 
-import numpy as np
-
-from .. import seeding
 from ..errors import ConfigError
-from .base import Layer
+from .random_layer import RandomLayer
 
 
-class Dropout(Layer):
+class Dropout(RandomLayer):
     def __init__(self, rate: float, seed: int | None = None,
                  name: str | None = None, **kwargs) -> None:
-        super().__init__(name=name, **kwargs)
+        super().__init__(seed, name, **kwargs)
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
             raise ConfigError(f"Dropout {self.name!r}: rate must be a number in [0, 1), got {rate!r}")
         self.rate = float(rate)
-        self.seed = seed
-        self._rng = np.random.default_rng(seed) if seed is not None else None
-
-    def _create_weights(self, input_shape, rng):
-        if self._rng is None:
-            # No seed of its own: draw one from the model's (or the global) generator,
-            # so that a seeded model gives the same masks on every run.
-            self._rng = np.random.default_rng(seeding.child_seed(rng))
 
     def forward(self, x, training=False):
         if not training or self.rate == 0.0:
