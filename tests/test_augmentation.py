@@ -70,7 +70,7 @@ def test_random_crop_of_a_small_image_resizes_as_keras():
 def test_flip_crop_contrast_and_rescaling_do_what_their_formulas_say():
     flip = _built(L.RandomFlip("horizontal", seed=3))
     y = flip.forward(X, training=True)
-    flipped = flip._flip_cols
+    flipped = flip._mirrored
     assert flipped.any() and not flipped.all()
     np.testing.assert_array_equal(y[flipped], X[flipped][:, :, ::-1])
     np.testing.assert_array_equal(y[~flipped], X[~flipped])

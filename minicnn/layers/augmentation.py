@@ -81,14 +81,14 @@ class RandomFlip(RandomAugmentation):
     def augment(self, x):
         rows, cols = self._MODES[self.mode]
         n = len(x)
-        self._flip_rows = self._rng.random(n) < 0.5 if rows else np.zeros(n, bool)
-        self._flip_cols = self._rng.random(n) < 0.5 if cols else np.zeros(n, bool)
+        self._upside_down = self._rng.random(n) < 0.5 if rows else np.zeros(n, bool)
+        self._mirrored = self._rng.random(n) < 0.5 if cols else np.zeros(n, bool)
         return self._flip(x)
 
     def _flip(self, a: np.ndarray) -> np.ndarray:
         out = a.copy()
-        out[self._flip_rows] = out[self._flip_rows, ::-1]
-        out[self._flip_cols] = out[self._flip_cols, :, ::-1]
+        out[self._upside_down] = out[self._upside_down, ::-1]
+        out[self._mirrored] = out[self._mirrored, :, ::-1]
         return out
 
     augment_backward = _flip   # a flip undoes itself
@@ -126,10 +126,10 @@ class RandomCrop(RandomAugmentation):
                              for image, t, l in zip(x, self._tops, self._lefts)])
         top, left, rows, cols = _centred_window(h, w, self.height, self.width)
         self._window = (top, left, rows, cols)
-        self._rows = resize_matrix(rows, self.height).astype(x.dtype)
-        self._cols = resize_matrix(cols, self.width).astype(x.dtype)
+        self._row_matrix = resize_matrix(rows, self.height).astype(x.dtype)
+        self._column_matrix = resize_matrix(cols, self.width).astype(x.dtype)
         window = x[:, top:top + rows, left:left + cols]
-        return np.einsum("ih,nhwc,jw->nijc", self._rows, window, self._cols, optimize=True)
+        return np.einsum("ih,nhwc,jw->nijc", self._row_matrix, window, self._column_matrix, optimize=True)
 
     def backward(self, dy):
         n, (h, w, c) = len(dy), self.input_shape
@@ -139,7 +139,7 @@ class RandomCrop(RandomAugmentation):
                 image[t:t + self.height, l:l + self.width] = g
         else:
             top, left, rows, cols = self._window
-            dx[:, top:top + rows, left:left + cols] = np.einsum("ih,nijc,jw->nhwc", self._rows, dy, self._cols,
+            dx[:, top:top + rows, left:left + cols] = np.einsum("ih,nijc,jw->nhwc", self._row_matrix, dy, self._column_matrix,
                                                                 optimize=True)
         return dx
 

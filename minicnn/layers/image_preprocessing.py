@@ -12,11 +12,11 @@ Rescaling(scale, offset)::
 Resizing(height, width, interpolation="bilinear", crop_to_aspect_ratio=False):
 each image resized with TensorFlow's half-pixel centres
 (``minicnn.kernels.resample.resize_matrix``). Resizing is linear and acts on
-rows and columns separately, so with R_rows (height x H) and R_cols
+rows and columns separately, so with R_rows (height x H) and R_columns
 (width x W)::
 
-    y[n, :, :, c] = R_rows @ x[n, :, :, c] @ R_cols.T
-    dx[n, :, :, c] = R_rows.T @ dy[n, :, :, c] @ R_cols
+    y[n, :, :, c] = R_rows @ x[n, :, :, c] @ R_columns.T
+    dx[n, :, :, c] = R_rows.T @ dy[n, :, :, c] @ R_columns
 
 ``crop_to_aspect_ratio=True`` first takes the largest centred window with
 the target's aspect ratio, so that nothing is stretched.
@@ -72,8 +72,8 @@ class Resizing(Layer):
         self._window = _centred_window(h, w, self.height, self.width) if self.crop_to_aspect_ratio \
             else (0, 0, h, w)
         _, _, rows, cols = self._window
-        self._rows = resize_matrix(rows, self.height, self.interpolation)
-        self._cols = resize_matrix(cols, self.width, self.interpolation)
+        self._row_matrix = resize_matrix(rows, self.height, self.interpolation)
+        self._column_matrix = resize_matrix(cols, self.width, self.interpolation)
 
     def compute_output_shape(self, input_shape):
         return (self.height, self.width, input_shape[-1])
@@ -81,14 +81,14 @@ class Resizing(Layer):
     def forward(self, x, training=False):
         top, left, rows, cols = self._window
         window = x[:, top:top + rows, left:left + cols]
-        return np.einsum("ih,nhwc,jw->nijc", self._rows.astype(x.dtype), window, self._cols.astype(x.dtype),
+        return np.einsum("ih,nhwc,jw->nijc", self._row_matrix.astype(x.dtype), window, self._column_matrix.astype(x.dtype),
                          optimize=True)
 
     def backward(self, dy):
         top, left, rows, cols = self._window
         dx = np.zeros((len(dy),) + self.input_shape, dtype=dy.dtype)
         dx[:, top:top + rows, left:left + cols] = np.einsum(
-            "ih,nijc,jw->nhwc", self._rows.astype(dy.dtype), dy, self._cols.astype(dy.dtype), optimize=True)
+            "ih,nijc,jw->nhwc", self._row_matrix.astype(dy.dtype), dy, self._column_matrix.astype(dy.dtype), optimize=True)
         return dx
 
     def get_config(self):
