@@ -96,3 +96,13 @@ def _generated_init_annotation(message: str) -> bool:
     cls = getattr(sys.modules.get(found.group(1)), found.group(2), None)
     return dataclasses.is_dataclass(cls) or (isinstance(cls, type) and issubclass(cls, tuple)
                                              and hasattr(cls, "_fields"))
+
+
+def test_result_tables_are_generated_from_the_result_files():
+    """accuracy.md and the README's speed table are what ``python benchmarks/tables.py`` writes
+    from the JSON files: a hand edit, or a result file changed without regenerating, fails."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("tables", ROOT / "benchmarks" / "tables.py")
+    tables = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tables)
+    assert tables.main(["--check"]) == 0
