@@ -49,12 +49,24 @@ def _titles(fig: Figure) -> list[str]:
     return [ax.get_title() for ax in fig.axes]
 
 
+def _panels(fig: Figure) -> list:
+    """The figure's panels, without its colorbar."""
+    return [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+
+
 def test_feature_maps_grid_of_32(trained):
     model, _, x, _ = trained
     fig = viz.feature_maps(model, x[0], "conv1")
     assert isinstance(fig, Figure)
-    assert len(fig.axes) == 32
-    assert _titles(fig) == [str(i) for i in range(32)]
+    assert len(_panels(fig)) == 32 and len(fig.axes) == 33            # and one colorbar
+    out = model.trace(x[:1]).outputs["conv1"][0]
+    assert [ax.get_title() for ax in _panels(fig)] == [
+        str(i) if out[:, :, i].any() else f"{i}: all 0" for i in range(32)]
+    # one scale for every panel: a weak channel looks weak
+    limits = {ax.images[0].get_clim() for ax in _panels(fig)}
+    assert limits == {(float(out.min()), float(out.max()))}
+    separate = viz.feature_maps(model, x[0], "conv1", per_panel_scale=True)
+    assert len(separate.axes) == 32 and "each panel scaled on its own" in separate._suptitle.get_text()
     # 4 rows x 8 columns: the axes' grid positions
     spec = fig.axes[0].get_subplotspec().get_gridspec()
     assert (spec.nrows, spec.ncols) == (4, 8)
@@ -66,7 +78,7 @@ def test_feature_maps_grid_of_32(trained):
 
 def test_feature_maps_limit_and_error(trained):
     model, _, x, _ = trained
-    assert len(viz.feature_maps(model, x[0], "conv1", max_maps=10).axes) == 10
+    assert len(_panels(viz.feature_maps(model, x[0], "conv1", max_maps=10))) == 10
     with pytest.raises(ShapeError, match="dense"):
         viz.feature_maps(model, x[0], "dense")
     with pytest.raises(ConfigError, match="no layer 'nope'"):
@@ -76,9 +88,26 @@ def test_feature_maps_limit_and_error(trained):
 def test_filters_grey_and_rgb(trained):
     model, _, _, _ = trained
     fig = viz.filters(model, "conv1")
-    assert len(fig.axes) == 32 and "3x3" in fig._suptitle.get_text()
-    tile = fig.axes[0].images[0].get_array()
-    assert tile.shape == (3, 3) and tile.min() == 0.0 and tile.max() == 1.0   # normalised per filter
+    assert len(_panels(fig)) == 32 and "3x3" in fig._suptitle.get_text()
+    kernel = model.get_layer("conv1").kernel.value
+    tile = _panels(fig)[0].images[0].get_array()
+    np.testing.assert_array_equal(tile, kernel[:, :, 0, 0])              # the weights themselves
+    largest = float(np.abs(kernel).max())
+    assert _panels(fig)[0].images[0].get_clim() == (-largest, largest)   # one scale, centred at 0
+    assert len(_panels(fig)[0].texts) == 9                               # a 3x3 kernel carries its numbers
+    # a deep layer shows, for each filter, its input channel of largest norm
+    deep = viz.filters(model, "conv2")
+    w = model.get_layer("conv2").kernel.value[:, :, :, 0]
+    strongest = int(np.argmax(np.sqrt((w ** 2).sum(axis=(0, 1)))))
+    assert _panels(deep)[0].get_title() == f"0 (in {strongest})"
+    np.testing.assert_array_equal(_panels(deep)[0].images[0].get_array(), w[:, :, strongest])
+    # a constant kernel (a blur) is drawn at its value, not as a blank panel
+    blur = minicnn.Sequential([minicnn.layers.Conv2D(2, 3, input_shape=(5, 5, 1), name="blur")])
+    blur.get_layer("blur").kernel.value[...] = 1 / 9
+    panel = _panels(viz.filters(blur, "blur"))[0].images[0]
+    assert panel.get_clim() == pytest.approx((-1 / 9, 1 / 9))
+    colours = panel.to_rgba(panel.get_array())[..., :3].reshape(-1, 3)
+    assert len(np.unique(colours, axis=0)) == 1 and colours[0, 0] > colours[0, 2]   # one colour, red (positive)
     cifar = zoo.cifar10_cnn(seed=0)
     rgb = viz.filters(cifar, "conv1")
     assert rgb.axes[0].images[0].get_array().shape == (3, 3, 3) and "RGB" in rgb._suptitle.get_text()

@@ -42,27 +42,51 @@ def spatial_layers(model) -> list[str]:
 
 
 def feature_maps(model, image: np.ndarray, layer, max_maps: int = 32, cols: int = 8,
-                 cmap: str = "viridis", fig: Figure | None = None) -> Figure:
-    """Every channel (up to ``max_maps``) of ``layer``'s output, one panel each."""
+                 cmap: str = "viridis", fig: Figure | None = None, per_panel_scale: bool = False) -> Figure:
+    """Every channel (up to ``max_maps``) of ``layer``'s output, one panel each.
+
+    All panels share one colour scale, shown by the colorbar, so that a weak
+    channel looks weak and a strong one strong (``per_panel_scale=True``
+    stretches each panel on its own instead, which shows the pattern of a weak
+    channel but not its size). A channel that is 0 everywhere on this image
+    (after a ReLU: nothing it looks for is there) is titled "all 0".
+    """
     name, out = _layer_output(model, image, layer)
     if out.ndim != 3:
         raise ShapeError(f"feature_maps: layer {name!r} outputs shape {out.shape}, not (H, W, C) maps; "
                          f"layers with maps: {spatial_layers(model)}")
     count = min(max_maps, out.shape[-1])
+    low, high = float(out[:, :, :count].min()), float(out[:, :, :count].max())
+    scale = {} if per_panel_scale else {"vmin": low, "vmax": high if high > low else low + 1.0}
     fig, axes = draw.grid(count, cols, fig=fig)
+    silent = 0
     for channel, ax in enumerate(axes):
-        draw.show_image(ax, out[:, :, channel], title=str(channel), cmap=cmap)
+        values = out[:, :, channel]
+        silent += not values.any()
+        draw.show_image(ax, values, title=str(channel) if values.any() else f"{channel}: all 0", cmap=cmap,
+                        **scale)
+    if not per_panel_scale:
+        fig.colorbar(axes[0].images[0], ax=axes, shrink=0.8, label="activation")
     shown = f", first {count}" if count < out.shape[-1] else ""
-    fig.suptitle(f"{name}: feature maps {draw.shape_text(out.shape)} ({out.shape[-1]} channels{shown})")
+    zeros = f"; {silent} all 0" if silent else ""
+    how = "each panel scaled on its own" if per_panel_scale else f"one scale, {low:.3g} to {high:.3g}"
+    fig.suptitle(f"{name}: feature maps {draw.shape_text(out.shape)} ({out.shape[-1]} channels{shown}{zeros}; "
+                 f"{how})")
     return fig
 
 
 def filters(model, layer, max_filters: int = 64, cols: int = 8, fig: Figure | None = None) -> Figure:
-    """The kernels of a Conv2D layer, each normalised to [0, 1] on its own.
+    """The kernels of a Conv2D layer, on one scale centred at 0.
 
-    A first layer with 3 input channels is drawn in colour (each filter is a
-    tiny RGB image); otherwise each filter shows its input channels' mean, in
-    grey (dark = negative weights, light = positive).
+    Weights are signed, so they are drawn on a diverging map (blue negative,
+    white 0, red positive) with one scale for all filters and a colorbar; a
+    constant kernel (a blur) shows its value, not a blank. Kernels up to 5x5
+    carry their numbers, so a product with an image patch can be checked by
+    hand. A filter reads every input channel: with one channel, that one is
+    shown; with many, the input channel of largest norm (its title says which:
+    a mean over 64 channels would show nothing the filter does). A first layer
+    with 3 input channels is drawn in colour instead, each filter a tiny RGB
+    image on one scale where grey is 0.
     """
     target = model.layers[probe.layer_index(model, layer)]
     kernel = getattr(getattr(target, "kernel", None), "value", None)
@@ -71,14 +95,26 @@ def filters(model, layer, max_filters: int = 64, cols: int = 8, fig: Figure | No
     kh, kw, channels, count = kernel.shape
     shown = min(count, max_filters)
     fig, axes = draw.grid(shown, cols, panel=1.1, fig=fig)
+    largest = float(np.abs(kernel[..., :shown]).max()) or 1.0
     for f, ax in enumerate(axes):
         w = kernel[:, :, :, f]
-        tile = draw.unit_range(w) if channels == 3 else draw.unit_range(w.mean(axis=-1))
-        ax.imshow(tile, cmap=None if channels == 3 else "gray", interpolation="nearest")
+        if channels == 3:
+            ax.imshow(0.5 + w / (2 * largest), interpolation="nearest")
+            ax.set_title(str(f), fontsize=7)
+        else:
+            strongest = int(np.argmax(np.sqrt((w ** 2).sum(axis=(0, 1)))))
+            tile = w[:, :, strongest]
+            ax.imshow(tile, cmap="RdBu_r", vmin=-largest, vmax=largest, interpolation="nearest")
+            ax.set_title(str(f) if channels == 1 else f"{f} (in {strongest})", fontsize=7)
+            if kh * kw <= 25:
+                for (i, j), value in np.ndenumerate(tile):
+                    ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=5)
         ax.set_xticks([]), ax.set_yticks([])
-        ax.set_title(str(f), fontsize=7)
-    how = "RGB" if channels == 3 else f"mean over {channels} input channel(s)"
-    fig.suptitle(f"{target.name}: {shown} of {count} filters {kh}x{kw} ({how})")
+    if channels != 3:
+        fig.colorbar(axes[0].images[0], ax=axes, shrink=0.8, label="weight")
+    how = ("RGB, grey = 0" if channels == 3 else "one input channel" if channels == 1
+           else f"of {channels} input channels, the one of largest norm")
+    fig.suptitle(f"{target.name}: {shown} of {count} filters {kh}x{kw} ({how}; one scale, |w| <= {largest:.3g})")
     return fig
 
 
