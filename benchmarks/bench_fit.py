@@ -52,10 +52,10 @@ if recipe == "seed":
     model, batch, split = zoo.cifar10_cnn(seed=0), 32, 0.1
     optimizer = minicnn.optimizers.Adam(5e-4)
 else:
-    from minicnn.train import _strong_optimizer
+    from minicnn.train import STRONG_WEIGHT_DECAY, strong_optimizer, strong_schedule
     model, batch, split = zoo.cifar10_cnn_strong(seed=0), 64, 0.0
     steps = epochs * -(-len(x) // batch)
-    optimizer = _strong_optimizer(steps)
+    optimizer = strong_optimizer(steps)
 model.compile(loss="sparse_categorical_crossentropy", optimizer=optimizer, metrics=["accuracy"])
 if engine == "keras":
     import keras
@@ -63,10 +63,8 @@ if engine == "keras":
     if recipe == "seed":
         optimizer = keras.optimizers.Adam(5e-4)
     else:
-        s = optimizer._learning_rate
-        optimizer = keras.optimizers.AdamW(keras.optimizers.schedules.CosineDecay(
-            s.initial_learning_rate, int(s.decay_steps), warmup_target=s.warmup_target,
-            warmup_steps=int(s.warmup_steps)), weight_decay=optimizer.weight_decay)
+        optimizer = keras.optimizers.AdamW(keras.optimizers.schedules.CosineDecay(**strong_schedule(steps)),
+                                           weight_decay=STRONG_WEIGHT_DECAY)
     model.compile(loss="sparse_categorical_crossentropy", optimizer=optimizer, metrics=["accuracy"])
 start = time.perf_counter()
 history = model.fit(x, y, batch_size=batch, epochs=epochs, validation_split=split, shuffle=True, verbose=2)

@@ -39,12 +39,22 @@ class Recipe:
     validation_split: float = 0.0
 
 
-def _strong_optimizer(steps: int) -> optimizers.Optimizer:
-    """AdamW, its rate warmed up from 0 to 2e-3 over the first 5% of the steps, then
-    cosine-decayed to 0; weight decay 0.05 (times the rate: about 2 in all over a run)."""
+#: The strong recipe's weight decay (AdamW's, times the rate: about 2 in all over a run).
+STRONG_WEIGHT_DECAY = 0.05
+
+
+def strong_schedule(steps: int) -> dict:
+    """The strong recipe's ``CosineDecay`` arguments for a run of ``steps`` updates: the rate
+    warmed up from 0 to 2e-3 over the first 5% of the steps, then cosine-decayed to 0. (Keras's
+    ``CosineDecay`` takes the same arguments: ``bench_fit.py`` builds its twin from them.)"""
     warmup = max(1, steps // 20)
-    return optimizers.AdamW(schedules.CosineDecay(0.0, decay_steps=max(1, steps - warmup), warmup_target=2e-3,
-                                                  warmup_steps=warmup), weight_decay=0.05)
+    return {"initial_learning_rate": 0.0, "decay_steps": max(1, steps - warmup), "warmup_target": 2e-3,
+            "warmup_steps": warmup}
+
+
+def strong_optimizer(steps: int) -> optimizers.Optimizer:
+    """AdamW on ``strong_schedule(steps)`` with weight decay ``STRONG_WEIGHT_DECAY``."""
+    return optimizers.AdamW(schedules.CosineDecay(**strong_schedule(steps)), weight_decay=STRONG_WEIGHT_DECAY)
 
 
 RECIPES = {
@@ -57,7 +67,7 @@ RECIPES = {
                         validation_split=0.1),
     # The strong CIFAR-10 recipe: the seed model widened and augmented (zoo.cifar10_cnn_strong),
     # AdamW with warmup and cosine decay, batch 64, all 50,000 training images.
-    "cifar_strong": Recipe(zoo.cifar10_cnn_strong, _strong_optimizer, "categorical_crossentropy", 22,
+    "cifar_strong": Recipe(zoo.cifar10_cnn_strong, strong_optimizer, "categorical_crossentropy", 22,
                            batch_size=64),
 }
 

@@ -42,7 +42,7 @@ from pathlib import Path
 
 from .. import layers as layer_module
 from .. import regularizers
-from ..errors import KerasWeightsError, MiniCNNError, ModelFileError
+from ..errors import MiniCNNError, ModelFileError
 from .atomic import atomic_write
 from .keras_weights import load_keras_weights, save_keras_weights
 
@@ -340,8 +340,5 @@ def load_keras_model(path: str | os.PathLike):
     if not isinstance(config, dict):
         raise ModelFileError(f"{path}: config.json is not a JSON object")
     model = keras_model_from_config(path, config)
-    try:
-        load_keras_weights(model, path)
-    except KerasWeightsError:
-        raise
+    load_keras_weights(model, path)
     return model
