@@ -24,10 +24,10 @@ one PNG each:
 12  saliency                   |d score / d pixel|
 13  grad_cam                   Grad-CAM on the last feature layer
 14  handcrafted_vs_learned     Sobel & co. beside the closest learned filters
-15  gradient_maps              activations beside dLoss/dActivation
+15  gradient_maps              activations beside dLoss/dActivation (the image of largest gradient)
 16  receptive_field            theoretical vs effective field of one unit
 17  activation_maximization    the inputs that excite the last layer's channels most
-18  convolution.gif            one filter sliding over the image, forward and backward
+18  convolution.gif            one filter sliding over an 8x8 crop, forward and backward
 ==  =========================  =============================================
 """
 
@@ -152,28 +152,22 @@ def main(argv=None) -> list[str]:
         save(viz.handcrafted_vs_learned(model, image, convolutions[0]), "14_handcrafted_vs_learned.png")
     model.compile(model.loss if getattr(model, "loss", None) else "sparse_categorical_crossentropy",
                   model.optimizer if getattr(model, "optimizer", None) else "adam")
-    # the label as the model's loss wants it: an index, or a one-hot row (categorical cross-entropy)
-    target = np.array([label])
+    # Gradients of the loss: trace 16 test images with their labels (as the model's loss wants
+    # them: indices, or one-hot rows); gradient_maps shows the one the loss asks most of.
+    labels = y[i:i + 16]
     if isinstance(model.loss, minicnn.losses.CategoricalCrossentropy) and \
             not isinstance(model.loss, minicnn.losses.SparseCategoricalCrossentropy):
-        target = np.eye(model.output_shape[-1], dtype=np.float32)[target]
-    save(viz.gradient_maps(model.trace(image[None], target), features[-1]), "15_gradient_maps.png")
+        labels = np.eye(model.output_shape[-1], dtype=np.float32)[labels]
+    save(viz.gradient_maps(model.trace(x[i:i + 16], labels), features[-1]), "15_gradient_maps.png")
     last = model.get_layer(features[-1])
     centre = (last.output_shape[0] // 2, last.output_shape[1] // 2)
     save(viz.receptive_field(model, features[-1], centre, image=image), "16_receptive_field.png")
     # What the last feature layer's first channels look for: gradient ascent from grey.
-    count = min(8, last.output_shape[-1])
-    fig, axes = viz.draw.grid(count, 4, panel=1.8)
-    for channel, ax in enumerate(axes):
-        result = viz.activation_maximization(model, features[-1], channel, steps=120, tv_weight=0.002,
-                                             jitter=1, value_range=(0.0, 1.0))
-        viz.draw.show_image(ax, result.image, title=f"channel {channel}: "
-                            f"{result.activation[0]:.2f} -> {result.activation[-1]:.2f}")
-    fig.suptitle(f"{features[-1]}: inputs that maximize each channel's mean activation")
-    save(fig, "17_activation_maximization.png")
+    save(viz.maximized_inputs(model, features[-1], channels=8, steps=120, tv_weight=0.002, jitter=1,
+                              value_range=(0.0, 1.0)), "17_activation_maximization.png")
     kernel = first.kernel.value[:, :, 0, 0]
-    path = viz.convolution_animation(image[:8, :8].mean(axis=-1), kernel, stride=1, padding="same",
-                                     path=os.path.join(args.out, "18_convolution.gif"))
+    path = viz.convolution_animation(viz.crop_on_detail(image.mean(axis=-1), 8), kernel, stride=1,
+                                     padding="same", path=os.path.join(args.out, "18_convolution.gif"))
     written.append(str(path))
     print(f"{len(written)} figures written to {args.out}/")
     return written

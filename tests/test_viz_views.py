@@ -115,18 +115,49 @@ def test_filters_grey_and_rgb(trained):
         viz.filters(model, "pool1")
 
 
+def _colorbars(fig: Figure) -> list:
+    return [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+
+
 def test_layer_progression_compare_and_heatmaps(trained):
     model, _, x, _ = trained
     fig = viz.layer_progression(model, x[0])
-    assert _titles(fig) == ["input\n28x28x1", "conv1\n28x28x32", "pool1\n14x14x32",
-                            "conv2\n14x14x16", "pool2\n7x7x16"]
-    mean_map = model.trace(x[:1]).outputs["conv2"][0].mean(axis=-1)
+    assert [ax.get_title() for ax in _panels(fig)] == ["input\n28x28x1", "conv1\n28x28x32", "pool1\n14x14x32",
+                                                      "conv2\n14x14x16", "pool2\n7x7x16"]
+    outputs = model.trace(x[:1]).outputs
+    mean_map = outputs["conv2"][0].mean(axis=-1)
     np.testing.assert_allclose(fig.axes[3].images[0].get_array(), mean_map, rtol=1e-6)
+    # one scale for the four maps, shown by one colorbar
+    means = [outputs[name][0].mean(axis=-1) for name in ("conv1", "pool1", "conv2", "pool2")]
+    low, high = min(m.min() for m in means), max(m.max() for m in means)
+    limits = [ax.images[0].get_clim() for ax in _panels(fig)[1:]]
+    assert len(set(limits)) == 1 and limits[0] == (pytest.approx(low), pytest.approx(high))
+    assert len(_colorbars(fig)) == 1
+    assert len(_colorbars(viz.layer_progression(model, x[0], per_panel_scale=True))) == 0
+
     fig = viz.compare_images(model, x[:3], ["conv1", "conv2"], titles=["a", "b", "c"])
-    assert len(fig.axes) == 9 and fig.axes[3].get_title() == "b"
+    panels = _panels(fig)
+    assert len(panels) == 9 and panels[3].get_title() == "b" and len(_colorbars(fig)) == 2
+    # a column (one layer) shares a scale over the images; the two columns differ
+    conv2_maps = model.trace(x[:3]).outputs["conv2"].mean(axis=-1)
+    assert {panels[k].images[0].get_clim() for k in (2, 5, 8)} == {(conv2_maps.min(), conv2_maps.max())}
+    assert panels[1].images[0].get_clim() != panels[2].images[0].get_clim()
+
     fig = viz.activation_heatmaps(model, x[0], ["conv1", "conv2"])
-    assert len(fig.axes) == 3
-    assert fig.axes[2].images[1].get_array().shape == (28, 28)     # upsampled to the input
+    panels = _panels(fig)
+    assert len(panels) == 3 and len(_colorbars(fig)) == 1
+    heat = panels[2].images[1]
+    assert heat.get_array().shape == (28, 28)                     # upsampled to the input
+    assert heat.get_cmap().name == "inferno"                      # perceptually uniform, no jet
+    assert panels[1].images[1].get_clim() == heat.get_clim()      # one scale for the layers
+    drawn = viz.draw.upsample(outputs["conv2"][0].max(axis=-1), 28, 28)    # the scale covers what is drawn
+    assert heat.get_clim()[1] == pytest.approx(float(drawn.max()), rel=1e-6)
+
+
+def test_no_view_uses_jet():
+    import pathlib
+    sources = pathlib.Path(viz.__file__).parent.glob("*.py")
+    assert not [p.name for p in sources if '"jet"' in p.read_text() or "'jet'" in p.read_text()]
 
 
 def test_dense_activations_and_class_probabilities(trained):
@@ -145,6 +176,8 @@ def test_dense_activations_and_class_probabilities(trained):
     # rows differently from the same rows inside a batch, so compare like with like.
     alone = model.predict(x[wrong:wrong + 1], verbose=0)[0]
     np.testing.assert_allclose([bar.get_height() for bar in fig.axes[0].patches], alone, rtol=1e-6)
+    labels = [text.get_text() for text in fig.axes[0].texts]             # every bar carries its value
+    assert len(labels) == 10 and labels[int(alone.argmax())] == f"{alone.max():.1%}"
 
 
 def test_statistics_table_matches_numpy(trained):
@@ -157,7 +190,12 @@ def test_statistics_table_matches_numpy(trained):
                                [out.mean(), out.std(), out.min(), out.max(), 100 * np.mean(out == 0)], rtol=1e-5)
     text = str(table)
     assert "% zeros" in text and "conv1" in text and "dense" in text
-    assert len(table.figure().axes) == 2
+    figure = table.figure()
+    assert len(figure.axes) == 2
+    # the std bars stop at the layer's min and max: no ReLU activation below 0
+    lower_ends = [segment[0][1] for segment in figure.axes[0].collections[0].get_segments()]
+    np.testing.assert_allclose(lower_ends, [max(r.mean - r.std, r.min) for r in table], rtol=1e-6)
+    assert min(lower_ends) >= 0
 
 
 def test_results_views(trained):
@@ -212,12 +250,38 @@ def test_batchnorm_inspector_reports_batch_and_moving_statistics(rng):
 def test_gradient_views(trained):
     model, _, x, y = trained
     trace = model.trace(x[:4], y[:4])
+    grads = trace.grads["conv2"]
+    largest = int(np.argmax([np.linalg.norm(g) for g in grads]))
     fig = viz.gradient_maps(trace, "conv2", max_maps=16)
-    assert len(fig.axes) == 32
-    assert fig.axes[8].get_title() == "dL/dA[0]"
-    np.testing.assert_allclose(fig.axes[8].images[0].get_array(), trace.grads["conv2"][0, :, :, 0])
+    panels = _panels(fig)
+    assert len(panels) == 32 and len(_colorbars(fig)) == 4           # each row its colorbar
+    assert f"sample {largest}" in fig._suptitle.get_text()            # the image the loss asks most of
+    assert panels[8].get_title() == "dL/dA[0]"
+    np.testing.assert_allclose(panels[8].images[0].get_array(), grads[largest, :, :, 0])
+    limit = float(np.abs(grads[largest, :, :, :16]).max())
+    assert panels[8].images[0].get_clim() == (-limit, limit)          # signed: centred at 0
+    active = trace.outputs["conv2"][largest]
+    assert [ax.get_title() for ax in panels[:8]] == [
+        f"A[{c}]" if active[:, :, c].any() else f"A[{c}]: all 0" for c in range(8)]
+    assert "sample 2" in viz.gradient_maps(trace, "conv2", sample=2)._suptitle.get_text()
+    # a near-zero loss is said, with what to do instead
+    confident = np.flatnonzero(model.predict(x, verbose=0).max(axis=1) > 0.9999)
+    if len(confident):
+        calm = model.trace(x[confident[:1]], y[confident[:1]])
+        assert calm.loss < 1e-3 and "viz.saliency" in viz.gradient_maps(calm, "conv2")._suptitle.get_text()
     fig = viz.weight_gradients(trace, "conv1")
-    assert len(fig.axes) == 33 and fig.axes[-1].get_title() == "dL/dbias"
+    panels = _panels(fig)
+    assert len(panels) == 33 and panels[-1].get_title() == "dL/dbias" and len(_colorbars(fig)) == 1
+    dkernel = trace.weight_grads["conv1"][0]
+    np.testing.assert_array_equal(panels[3].images[0].get_array(), dkernel[:, :, 0, 3])
+    scale = float(np.abs(dkernel).max())
+    assert panels[3].images[0].get_clim() == (-scale, scale)
+    dead = [f for f in range(32) if not dkernel[..., f].any()]
+    assert [panels[f].get_title() for f in dead] == [f"filter {f}: all 0" for f in dead]
+    deep = viz.weight_gradients(trace, "conv2")
+    w = trace.weight_grads["conv2"][0][:, :, :, 0]
+    strongest = int(np.argmax((w ** 2).sum(axis=(0, 1))))
+    assert _panels(deep)[0].get_title().startswith(f"0 (in {strongest})")
     with pytest.raises(ConfigError, match="no gradients"):
         viz.gradient_maps(model.trace(x[:2]), "conv2")
 
@@ -268,3 +332,56 @@ def test_overlay_handles_all_zero_and_small_maps(trained):
     fig = viz.overlay(image, np.zeros((7, 7)))
     heat = fig.axes[0].images[1].get_array()
     assert heat.shape == (28, 28) and np.all(heat == 0)
+    assert len(_colorbars(fig)) == 1
+
+
+def test_overlay_scales_by_sign(trained):
+    image = trained[2][0]
+    positive = np.linspace(0, 3, 28 * 28).reshape(28, 28)
+    fig = viz.overlay(image, positive, label="saliency")
+    drawn = fig.axes[0].images[1]
+    assert drawn.get_clim() == (0.0, 3.0) and drawn.get_cmap().name == viz.draw.HEAT_CMAP
+    assert _colorbars(fig)[0].get_ylabel() == "saliency"
+    signed = np.zeros((28, 28, 3))
+    signed[3, 4] = [1.0, -0.5, 0.25]                          # (H, W, C): summed over channels
+    signed[10, 10, 0] = -2.0
+    drawn = viz.overlay(image, signed).axes[0].images[1]
+    assert drawn.get_cmap().name == viz.draw.SIGNED_CMAP and drawn.get_clim() == (-2.0, 2.0)
+    assert drawn.get_array()[3, 4] == pytest.approx(0.75) and drawn.get_array().sum() == pytest.approx(-1.25)
+
+
+def test_handcrafted_kernels_show_their_values(trained):
+    model = trained[0]
+    fig = viz.handcrafted_vs_learned(model)
+    rows = {ax.get_title(): ax for ax in fig.axes}
+    blur = rows["blur"]
+    assert [t.get_text() for t in blur.texts] == ["0.11"] * 9             # a constant kernel, with its value
+    colours = blur.images[0].to_rgba(blur.images[0].get_array())[..., :3].reshape(-1, 3)
+    assert len(np.unique(colours, axis=0)) == 1 and colours[0, 0] > colours[0, 2]   # one colour: red
+    sobel = rows["sobel_x"].images[0]
+    assert sobel.get_clim() == (-2.0, 2.0) and sobel.get_cmap().name == viz.draw.SIGNED_CMAP
+
+
+def test_maximized_inputs_flags_channels_stuck_at_zero(trained):
+    model = trained[0]
+    conv2 = model.get_layer("conv2")
+    saved = conv2.bias.value.copy()
+    try:
+        conv2.bias.value[1] = -1e3                     # channel 1 can never turn on
+        fig = viz.maximized_inputs(model, "conv2", channels=[0, 1], steps=5, value_range=(0.0, 1.0))
+    finally:
+        conv2.bias.value[...] = saved
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles[1] == "channel 1: stuck at 0" and "->" in titles[0]
+    assert "1 stuck at 0" in fig._suptitle.get_text()
+    run = viz.activation_maximization(model, "conv2", 0, steps=5, value_range=(0.0, 1.0))
+    assert titles[0] == f"channel 0: {run.activation[0]:.2f} -> {run.activation[-1]:.2f}"
+
+
+def test_crop_on_detail_finds_the_object():
+    image = np.zeros((28, 28))
+    image[15:20, 3:9] = 1.0
+    crop = viz.crop_on_detail(image, 8)
+    assert crop.shape == (8, 8) and crop.sum() == 30 and 0 < crop.mean() < 1
+    with pytest.raises(ShapeError):
+        viz.crop_on_detail(np.zeros((4, 4, 3)))

@@ -17,7 +17,7 @@ module                   what it holds
 ``statistics``           activation table, dead filters, BatchNorm inspector
 ``attribution``          saliency, SmoothGrad, integrated gradients, Grad-CAM, occlusion
 ``handcrafted``          hand-designed vs learned filters, ``overlay``
-``maximize``             activation maximization
+``maximize``             activation maximization, ``maximized_inputs`` (a grid)
 ``gradients``            gradient maps, weight gradients, ``GradientFlow`` callback
 ``receptive_field``      theoretical vs effective receptive field
 ``animation``            convolution (forward and backward) as a GIF
@@ -25,12 +25,12 @@ module                   what it holds
 """
 
 from .draw import ViewFigure, show_once_in_notebooks
-from .animation import backward_frames, convolution_animation, forward_frames
+from .animation import backward_frames, convolution_animation, crop_on_detail, forward_frames
 from .attribution import (IntegratedGradients, grad_cam, integrated_gradients, occlusion, saliency,
                           smoothgrad)
 from .gradients import GradientFlow, gradient_maps, weight_gradients
 from .handcrafted import closest_learned, handcrafted_vs_learned, overlay
-from .maximize import Maximization, activation_maximization
+from .maximize import Maximization, activation_maximization, maximized_inputs
 from .receptive_field import ReceptiveField, compute_receptive_field, receptive_field
 from .results import confusion_counts, confusion_matrix, misclassified, training_curves
 from .statistics import (ActivationTable, activation_statistics, batchnorm_inspector, batchnorm_state,
@@ -43,9 +43,9 @@ __all__ = [
     "activation_heatmaps", "activation_maximization", "activation_statistics", "backward_frames",
     "batchnorm_inspector", "batchnorm_state", "class_probabilities", "close", "closest_learned",
     "compare_images", "compute_receptive_field", "confusion_counts", "confusion_matrix",
-    "convolution_animation", "dead_filters", "dense_activations", "feature_maps", "filter_activation_rates",
+    "convolution_animation", "crop_on_detail", "dead_filters", "dense_activations", "feature_maps", "filter_activation_rates",
     "filters", "forward_frames", "grad_cam", "gradient_maps", "handcrafted_vs_learned",
-    "integrated_gradients", "layer_progression", "misclassified", "occlusion", "overlay",
+    "integrated_gradients", "layer_progression", "maximized_inputs", "misclassified", "occlusion", "overlay",
     "receptive_field", "saliency", "smoothgrad", "spatial_layers", "training_curves", "weight_gradients",
     "ViewFigure", "show_once_in_notebooks",
 ]

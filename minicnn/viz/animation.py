@@ -107,42 +107,92 @@ def backward_frames(image_shape: tuple[int, int], kernel: np.ndarray, dy: np.nda
             yield Frame((top, left), (r, c), dx[r, c], dx.copy())
 
 
+def crop_on_detail(image: np.ndarray, size: int = 8) -> np.ndarray:
+    """The ``size`` x ``size`` crop of a 2-D image with the largest variance: the part with
+    something in it (a corner crop of a digit is background, and its convolution all 0)."""
+    image = np.asarray(image, dtype=np.float64)
+    if image.ndim != 2:
+        raise ShapeError(f"crop_on_detail: the image must be 2-D, got shape {image.shape}")
+    size = min(size, *image.shape)
+    best, corner = -1.0, (0, 0)
+    for top in range(image.shape[0] - size + 1):
+        for left in range(image.shape[1] - size + 1):
+            spread = float(image[top:top + size, left:left + size].var())
+            if spread > best:
+                best, corner = spread, (top, left)
+    return image[corner[0]:corner[0] + size, corner[1]:corner[1] + size]
+
+
 def convolution_animation(image: np.ndarray, kernel: np.ndarray, stride: int = 1, padding: str = "valid",
                           path: str = "convolution.gif", backward: bool = True, dy: np.ndarray | None = None,
                           fps: int = 3) -> Path:
     """Write the forward (and backward) pass as an animated GIF; return its path.
 
-    The backward part uses ``dy`` (default: all ones, i.e. d(sum of y)/dy).
-    Without a Pillow writer a PNG strip of the frames is written instead.
+    Every frame writes the numbers in the window and in the kernel, and the
+    result so far, so that ``y[i, j] = sum(window * kernel)`` can be checked by
+    hand; the colour scales stay fixed for the whole animation (signed values
+    on a diverging map, white = 0). Keep the image small (8x8 is plenty; see
+    ``crop_on_detail`` to pick a part with something in it).
+
+    The backward part needs dL/dy. ``dy`` defaults to all ones, which is the
+    gradient of ``L = sum(y)``: every output counts once, so ``dx[r, c]`` is
+    the sum of the kernel weights that touched pixel ``(r, c)`` - the sum of the
+    whole kernel in the interior, less at the borders. Pass another ``dy`` to
+    see a real gradient spread back. Without a Pillow writer a PNG strip of the
+    frames is written instead.
     """
     image, kernel = _check(image, kernel)
     plane, geo = padded_input(image, kernel, stride, padding)
-    parts = [("forward: y[i, j] = sum(window * kernel)", plane, kernel, list(forward_frames(image, kernel, stride, padding)))]
+    parts = [("forward: y[i, j] = sum(window * kernel)", plane, kernel, "y",
+              list(forward_frames(image, kernel, stride, padding)))]
     if backward:
+        told = dy is not None
         dy = np.ones((geo.out_h, geo.out_w)) if dy is None else dy
         back_plane, _ = backward_plane(image.shape, kernel, dy, stride, padding)
-        parts.append(("backward: dx = full conv of dilated dy with flipped kernel", back_plane,
-                      kernel[::-1, ::-1], list(backward_frames(image.shape, kernel, dy, stride, padding))))
-    fig = draw.new_figure(figsize=(9, 3.4))
+        why = "the given dy" if told else "dy = 1 everywhere, the gradient of L = sum(y)"
+        parts.append((f"backward ({why}):\ndx = full convolution of the dilated, padded dy with the flipped kernel",
+                      back_plane, kernel[::-1, ::-1], "dx",
+                      list(backward_frames(image.shape, kernel, dy, stride, padding))))
+    fig = draw.new_figure(figsize=(10, 4.2))
     ax_in, ax_k, ax_out = fig.subplots(1, 3)
-    schedule = [(part, frame) for part in parts for frame in part[3]]
+    schedule = [(part, frame) for part in parts for frame in part[4]]
+    # One scale per panel kind for the whole animation, so a colour means the same in every frame.
+    source_scale = {id(part[1]): draw.value_scale(part[1], signed=bool((part[1] < 0).any())) for part in parts}
+    kernel_scale = draw.value_scale(kernel, signed=True)
+    result_scale = {part[3]: draw.value_scale(part[4][-1].result, signed=True) for part in parts}
+    small = plane.size <= 400            # numbers fit in every cell up to 20x20
 
     def draw_frame(step: int):
-        (title, source, shown_kernel, _), frame = schedule[step]
+        (title, source, shown_kernel, result_name, _), frame = schedule[step]
         for ax in (ax_in, ax_k, ax_out):
             ax.clear(), ax.set_xticks([]), ax.set_yticks([])
-        ax_in.imshow(source, cmap="gray")
         kh, kw = shown_kernel.shape
-        ax_in.add_patch(Rectangle((frame.window[1] - 0.5, frame.window[0] - 0.5), kw, kh,
-                                  fill=False, edgecolor="red", linewidth=2))
-        ax_in.set_title("padded input" if source is plane else "padded, dilated dy", fontsize=9)
-        ax_k.imshow(shown_kernel, cmap="coolwarm")
-        ax_k.set_title("kernel" if source is plane else "flipped kernel", fontsize=9)
-        ax_out.imshow(np.ma.masked_invalid(frame.result), cmap="viridis")
+        top, left = frame.window
+        source_cmap = draw.SIGNED_CMAP if source_scale[id(source)]["vmin"] < 0 else "gray"
+        ax_in.imshow(source, cmap=source_cmap, **source_scale[id(source)])
+        window = np.full(source.shape, np.nan)
+        window[top:top + kh, left:left + kw] = source[top:top + kh, left:left + kw]
+        if small:       # the numbers under the window, which the sum multiplies
+            for (i, j), value in np.ndenumerate(window):
+                if not np.isnan(value):
+                    ax_in.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=6, color="black",
+                               bbox={"boxstyle": "square,pad=0.05", "facecolor": "white", "alpha": 0.7,
+                                     "linewidth": 0})
+        ax_in.add_patch(Rectangle((left - 0.5, top - 0.5), kw, kh, fill=False, edgecolor="red", linewidth=2))
+        ax_in.set_title("padded input" if result_name == "y" else "padded, dilated dy",
+                        fontsize=draw.PANEL_TITLE_SIZE)
+        ax_k.imshow(shown_kernel, cmap=draw.SIGNED_CMAP, **kernel_scale)
+        draw.write_values(ax_k, shown_kernel, fontsize=8)
+        ax_k.set_title("kernel" if result_name == "y" else "kernel flipped by 180 degrees",
+                       fontsize=draw.PANEL_TITLE_SIZE)
+        ax_out.imshow(np.ma.masked_invalid(frame.result), cmap=draw.SIGNED_CMAP, **result_scale[result_name])
         ax_out.add_patch(Rectangle((frame.position[1] - 0.5, frame.position[0] - 0.5), 1, 1,
                                    fill=False, edgecolor="red", linewidth=2))
-        ax_out.set_title(f"{'y' if source is plane else 'dx'}{list(frame.position)} = {frame.value:.2f}", fontsize=9)
-        fig.suptitle(title, fontsize=10)
+        ax_out.text(frame.position[1], frame.position[0], f"{frame.value:.2f}", ha="center", va="center",
+                    fontsize=6)
+        ax_out.set_title(f"{result_name}{list(frame.position)} = sum(window * kernel) = {frame.value:.3f}",
+                         fontsize=draw.PANEL_TITLE_SIZE)
+        fig.suptitle(title, fontsize=draw.FIGURE_TITLE_SIZE)
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

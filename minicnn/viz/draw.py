@@ -21,6 +21,14 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+# Colour maps, all perceptually uniform: equal steps in value look like equal steps in colour
+# (``jet`` does not: its bright yellow and cyan bands show edges that are not in the data).
+SIGNED_CMAP = "RdBu_r"      # weights, gradients, signed attributions: blue < 0, white = 0, red > 0
+UNSIGNED_CMAP = "viridis"   # activations and other values of one sign
+HEAT_CMAP = "inferno"       # a map laid over an image: black (nothing) to yellow (most)
+FIGURE_TITLE_SIZE = 11
+PANEL_TITLE_SIZE = 9
+
 
 class ViewFigure(Figure):
     """A matplotlib ``Figure`` that a notebook shows once (see the module docstring)."""
@@ -47,12 +55,55 @@ def show_once_in_notebooks() -> None:
 
 
 def new_figure(**kwargs) -> Figure:
-    """``plt.figure(**kwargs)``, as a ``ViewFigure``."""
+    """``plt.figure(**kwargs)``, as a ``ViewFigure`` with matplotlib's constrained layout, which
+    places titles and colorbars without overlaps or empty bands."""
+    kwargs.setdefault("layout", "constrained")
     return plt.figure(FigureClass=ViewFigure, **kwargs)
 
 
+def value_scale(values: np.ndarray, signed: bool = False) -> dict[str, float]:
+    """``vmin``/``vmax`` for one colour scale shared by every panel that shows ``values``.
+
+    ``signed=True`` centres the scale at 0 (``-m .. m`` with ``m = max |value|``), so that white
+    means 0 on a diverging map. A constant array gets a scale around its value (never an empty
+    range, which matplotlib would draw as one arbitrary colour).
+    """
+    values = np.asarray(values)
+    if signed:
+        limit = float(np.abs(values).max()) if values.size else 0.0
+        limit = limit or 1.0
+        return {"vmin": -limit, "vmax": limit}
+    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 1.0)
+    if high <= low:
+        low, high = (0.0, low) if low > 0 else (low, low + 1.0) if low == 0 else (low, 0.0)
+    return {"vmin": low, "vmax": high}
+
+
+def colorbar(fig: Figure, axes, label: str, **kwargs):
+    """One colorbar for ``axes`` (a panel or a list of them), drawn from the first panel's image."""
+    first = axes[0] if isinstance(axes, (list, tuple, np.ndarray)) else axes
+    kwargs.setdefault("shrink", 0.8)
+    return fig.colorbar(first.images[-1], ax=axes, label=label, **kwargs)
+
+
+def range_text(scale: dict[str, float]) -> str:
+    """``{"vmin": -0.5, "vmax": 0.5}`` -> ``-0.5 to 0.5``."""
+    return f"{scale['vmin']:.3g} to {scale['vmax']:.3g}"
+
+
+def write_values(ax: Axes, values: np.ndarray, fmt: str = "{:.2f}", fontsize: float = 6) -> None:
+    """Write each value of a small 2-D array on its cell of the panel's image (so a product can be
+    checked by hand): black on light cells, white on dark ones."""
+    values = np.asarray(values, dtype=np.float64)
+    red, green, blue, _ = np.moveaxis(ax.images[-1].to_rgba(values), -1, 0)
+    dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
+    for (i, j), value in np.ndenumerate(values):
+        ax.text(j, i, fmt.format(value), ha="center", va="center", fontsize=fontsize,
+                color="white" if dark[i, j] else "black")
+
+
 def grid(count: int, cols: int, panel: float = 1.4, fig: Figure | None = None,
-         title_room: float = 0.6) -> tuple[Figure, list[Axes]]:
+         title_room: float = 0.5) -> tuple[Figure, list[Axes]]:
     """A figure with ``count`` panels in rows of ``cols``; unused cells are hidden."""
     cols = max(1, min(cols, count))
     rows = -(-count // cols)  # ceil(count / cols)
@@ -86,7 +137,7 @@ def show_image(ax: Axes, image: np.ndarray, title: str | None = None, **kwargs) 
     ax.set_xticks([])
     ax.set_yticks([])
     if title:
-        ax.set_title(title, fontsize=8)
+        ax.set_title(title, fontsize=PANEL_TITLE_SIZE)
 
 
 def unit_range(a: np.ndarray) -> np.ndarray:

@@ -28,43 +28,80 @@ def _from_trace(trace, layer: str) -> tuple[np.ndarray, np.ndarray]:
     return trace.outputs[layer], trace.grads[layer]
 
 
-def _symmetric(ax, a: np.ndarray, limit: float) -> None:
-    """Draw a signed map with 0 in white: red = positive, blue = negative."""
-    ax.imshow(a, cmap="RdBu_r", vmin=-limit, vmax=limit)
-    ax.set_xticks([]), ax.set_yticks([])
+def _largest_gradient_sample(grad: np.ndarray) -> int:
+    """The sample whose gradient at this layer has the largest norm: the image on which
+    the loss asks most of the layer (a confidently right image asks almost nothing)."""
+    norms = np.sqrt(np.square(grad.reshape(len(grad), -1), dtype=np.float64).sum(axis=1))
+    return int(np.argmax(norms))
 
 
-def gradient_maps(trace, layer: str, sample: int = 0, max_maps: int = 16, cols: int = 8) -> Figure:
-    """Activation maps (upper row) above dLoss/d(activation) (lower row), per channel.
+SMALL_LOSS = 1e-3
+"""Below this loss the gradients are near 0 (a confident right answer): the views say so."""
+
+
+def _small_loss_note(loss: float | None) -> str:
+    if loss is None or loss >= SMALL_LOSS:
+        return ""
+    return (f"\nthe loss is only {loss:.1e}, so every gradient is near 0: trace a misclassified image, "
+            "or use viz.saliency for the class score's gradient")
+
+
+def gradient_maps(trace, layer: str, sample: int | None = None, max_maps: int = 16, cols: int = 8) -> Figure:
+    """Activation maps (upper rows) above dLoss/d(activation) (lower rows), per channel.
 
     Where the gradient is red, increasing the activation would *increase*
-    the loss; blue, decrease it. The colour scale is shared by all gradient
-    panels, so their sizes compare.
+    the loss; blue, decrease it. Each kind has one colour scale for all its
+    panels, with a colorbar: activations on a sequential map, gradients on a
+    diverging one centred at 0, so their sizes compare.
+
+    ``sample`` defaults to the traced image whose gradient at this layer is
+    largest. On an image the model already gets right with confidence the loss
+    is near 0 and so is every gradient: the title then says so (trace a
+    misclassified image, or look at the class score's gradient with
+    ``viz.saliency``). Channels whose activation is 0 everywhere are titled
+    "all 0"; behind a ReLU their gradient is 0 too, whatever dL/dA says.
     """
     out, grad = _from_trace(trace, layer)
     if out.ndim != 4:
         raise ShapeError(f"gradient_maps: layer {layer!r} outputs {out.shape[1:]}, not (H, W, C) maps")
+    sample = _largest_gradient_sample(grad) if sample is None else int(sample)
     a, g = out[sample], grad[sample]
     count = min(max_maps, a.shape[-1])
     per_row = min(cols, count)
     pairs = -(-count // per_row)
-    fig = draw.new_figure(figsize=(per_row * 1.4, pairs * 2.9 + 0.6))
+    fig = draw.new_figure(figsize=(per_row * 1.4 + 1.2, pairs * 2.9 + 0.9))
     axes = fig.subplots(2 * pairs, per_row, squeeze=False)
-    limit = float(np.abs(g[..., :count]).max()) or 1.0
+    activation_scale = draw.value_scale(a[..., :count])
+    gradient_scale = draw.value_scale(g[..., :count], signed=True)
     for c in range(pairs * per_row):
         top, bottom = axes[2 * (c // per_row), c % per_row], axes[2 * (c // per_row) + 1, c % per_row]
         if c >= count:
             top.remove(), bottom.remove()
             continue
-        draw.show_image(top, a[:, :, c], title=f"A[{c}]", cmap="viridis")
-        _symmetric(bottom, g[:, :, c], limit)
-        bottom.set_title(f"dL/dA[{c}]", fontsize=8)
-    fig.suptitle(f"{layer}: activations and dLoss/dActivation (|max| {limit:.2e}), loss {trace.loss:.4f}")
+        draw.show_image(top, a[:, :, c], title=f"A[{c}]" if a[:, :, c].any() else f"A[{c}]: all 0",
+                        cmap=draw.UNSIGNED_CMAP, **activation_scale)
+        draw.show_image(bottom, g[:, :, c], title=f"dL/dA[{c}]", cmap=draw.SIGNED_CMAP, **gradient_scale)
+    for pair in range(pairs):           # each row its colorbar (one scale per kind of row)
+        used = min(per_row, count - pair * per_row)
+        draw.colorbar(fig, list(axes[2 * pair, :used]), "A", shrink=0.9)
+        draw.colorbar(fig, list(axes[2 * pair + 1, :used]), "dL/dA", shrink=0.9)
+    loss = f"batch loss {trace.loss:.4g}" if trace.loss is not None else "no loss"
+    fig.suptitle(f"{layer}, sample {sample}: activations (A) and dLoss/dA (|max| {gradient_scale['vmax']:.2e}); "
+                 f"{loss}{_small_loss_note(trace.loss)}", fontsize=draw.FIGURE_TITLE_SIZE)
     return fig
 
 
 def weight_gradients(trace, layer: str, max_filters: int = 32, cols: int = 8) -> Figure:
-    """dLoss/dkernel of each filter (mean over input channels) and dLoss/dbias."""
+    """dLoss/dkernel of each filter and dLoss/dbias, on one scale centred at 0.
+
+    A Conv2D filter's gradient has one (kh, kw) tile per input channel; each
+    panel shows the input channel where it is largest (the title says which),
+    as ``filters`` does for the weights: a mean over channels would cancel out.
+    A Dense kernel is one (inputs, units) picture. Red: raising that weight
+    would raise the loss, so gradient descent lowers it. A filter whose
+    gradient is 0 everywhere is titled "all 0": its channel was 0 on every
+    traced image (behind a ReLU, no gradient flows back through it).
+    """
     grads = trace.weight_grads.get(layer)
     if not grads:
         raise ConfigError(f"weight_gradients: no weight gradients for {layer!r} (a layer without "
@@ -72,21 +109,29 @@ def weight_gradients(trace, layer: str, max_filters: int = 32, cols: int = 8) ->
     kernel = grads[0]
     bias = grads[1] if len(grads) > 1 else None
     if kernel.ndim == 4:        # Conv2D: (kh, kw, in, out) -> one (kh, kw) tile per filter
-        tiles = kernel.mean(axis=2).transpose(2, 0, 1)[:max_filters]
+        filters = kernel.transpose(3, 0, 1, 2)[:max_filters]                     # (out, kh, kw, in)
+        strongest = np.argmax(np.square(filters).sum(axis=(1, 2)), axis=1)    # per filter
+        tiles = np.stack([f[:, :, c] for f, c in zip(filters, strongest)])
+        titles = [(f"filter {i}" if kernel.shape[2] == 1 else f"{i} (in {c})") + ("" if f.any() else ": all 0")
+                  for i, (f, c) in enumerate(zip(filters, strongest))]
     elif kernel.ndim == 2:      # Dense: (in, out) as one picture
-        tiles = kernel[None]
+        tiles, titles = kernel[None], [f"dL/dkernel {kernel.shape}"]
     else:
-        tiles = kernel.reshape(1, 1, -1)
+        tiles, titles = kernel.reshape(1, 1, -1), [f"dL/dkernel {kernel.shape}"]
     fig, axes = draw.grid(len(tiles) + (bias is not None), cols, panel=1.5)
-    limit = float(np.abs(tiles).max()) or 1.0
-    for i, (ax, tile) in enumerate(zip(axes, tiles)):
-        _symmetric(ax, tile, limit)
-        ax.set_title(f"filter {i}" if kernel.ndim == 4 else f"dL/dkernel {kernel.shape}", fontsize=7)
+    scale = draw.value_scale(tiles, signed=True)
+    for ax, tile, title in zip(axes, tiles, titles):
+        ax.imshow(tile, cmap=draw.SIGNED_CMAP, interpolation="nearest", aspect="auto", **scale)
+        ax.set_xticks([]), ax.set_yticks([])
+        ax.set_title(title, fontsize=draw.PANEL_TITLE_SIZE)
+    draw.colorbar(fig, axes[:len(tiles)], "dL/dw")
     if bias is not None:
         axes[-1].bar(np.arange(len(bias)), bias, color="tab:purple")
-        axes[-1].set_title("dL/dbias", fontsize=7)
-        axes[-1].tick_params(labelsize=5)
-    fig.suptitle(f"{layer}: weight gradients (red = raising the weight raises the loss)")
+        axes[-1].axhline(0, color="black", linewidth=0.5)
+        axes[-1].set_title("dL/dbias", fontsize=draw.PANEL_TITLE_SIZE)
+        axes[-1].tick_params(labelsize=6)
+    fig.suptitle(f"{layer}: weight gradients (|max| {scale['vmax']:.2e}; red = raising the weight raises "
+                 f"the loss){_small_loss_note(trace.loss)}", fontsize=draw.FIGURE_TITLE_SIZE)
     return fig
 
 
@@ -167,8 +212,8 @@ class GradientFlow(Callback):
             if log:
                 ax.set_yscale("log")
             ax.set_xlabel("epoch")
-            ax.set_title(title, fontsize=9)
+            ax.set_title(title, fontsize=draw.PANEL_TITLE_SIZE + 1)
         axes[0].legend(fontsize=7)
-        fig.suptitle("Gradient flow" + (f" - flagged: {flags}" if flags else " - no layer flagged"))
-        fig.tight_layout()
+        fig.suptitle("Gradient flow" + (f" - flagged: {flags}" if flags else " - no layer flagged"),
+                     fontsize=draw.FIGURE_TITLE_SIZE)
         return fig

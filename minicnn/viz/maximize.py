@@ -26,9 +26,11 @@ from typing import NamedTuple
 
 import numpy as np
 
+from matplotlib.figure import Figure
+
 from .. import seeding
 from ..errors import ConfigError
-from . import probe
+from . import draw, probe
 
 
 class Maximization(NamedTuple):
@@ -115,3 +117,35 @@ def activation_maximization(model, layer, channel: int, steps: int = 200, learni
     history.append(total)
     activation.append(value)
     return Maximization(x, history, activation)
+
+
+def maximized_inputs(model, layer, channels: int | list[int] = 8, cols: int = 4, steps: int = 120,
+                     fig: Figure | None = None, **ascent) -> Figure:
+    """``activation_maximization`` for several channels of ``layer``, one panel each.
+
+    ``channels`` is a count (the first ones) or a list. Each panel's title reads
+    ``channel c: a0 -> a1``: the channel's mean activation on the starting image
+    and after ``steps`` steps of ascent (``ascent`` takes the other arguments of
+    ``activation_maximization``; for images, ``value_range=(0, 1)`` keeps the
+    pixels displayable). A channel that stayed at 0 from start to end is
+    flagged "stuck at 0": behind a ReLU it had no gradient to climb, so its
+    panel is the starting noise, not a picture of what it looks for (start from
+    a real image instead, with ``start=``).
+    """
+    name = model.layers[probe.layer_index(model, layer)].name
+    count = model.layers[probe.layer_index(model, layer)].output_shape[-1]
+    chosen = list(range(min(channels, count))) if isinstance(channels, int) else [int(c) for c in channels]
+    fig, axes = draw.grid(len(chosen), cols, panel=1.9, fig=fig)
+    stuck = 0
+    for channel, ax in zip(chosen, axes):
+        result = activation_maximization(model, layer, channel, steps=steps, **ascent)
+        start, end = result.activation[0], result.activation[-1]
+        dead = max(abs(a) for a in result.activation) == 0.0
+        stuck += dead
+        draw.show_image(ax, result.image, title=f"channel {channel}: " + (
+            "stuck at 0" if dead else f"{start:.2f} -> {end:.2f}"))
+    flagged = f"; {stuck} stuck at 0 (no gradient behind a ReLU)" if stuck else ""
+    fig.suptitle(f"{name}: inputs that maximize each channel's mean activation\n"
+                 f"(titles: mean activation at the start -> after {steps} steps of gradient ascent{flagged})",
+                 fontsize=draw.FIGURE_TITLE_SIZE)
+    return fig

@@ -130,10 +130,11 @@ def receptive_field(model, layer, position: tuple[int, int], image: np.ndarray |
     background = probe.as_batch(model, image)[0] if image is not None else \
         np.full(tuple(model.input_shape[:2]), 0.5)
     draw.show_image(ax, background)
-    ax.imshow(draw.unit_range(field.effective), cmap="hot", alpha=0.6)
+    ax.imshow(field.effective, cmap=draw.HEAT_CMAP, alpha=0.6, **draw.value_scale(field.effective))
+    draw.colorbar(fig, ax, "|d unit / d pixel|, summed")
     top, left, bottom, right = field.theoretical
     ax.add_patch(Rectangle((left - 0.5, top - 0.5), right - left + 1, bottom - top + 1,
                            fill=False, edgecolor="lime", linewidth=2))
     ax.set_title(f"{field.layer} unit {field.position}: theoretical field {field.size[0]}x{field.size[1]} "
-                 f"(green),\njump {field.jump[0]}, effective |d unit/d x| (heat)", fontsize=8)
+                 f"(green),\njump {field.jump[0]}, effective |d unit/d x| (heat)", fontsize=draw.PANEL_TITLE_SIZE)
     return fig

@@ -35,7 +35,6 @@ def training_curves(history, fig: Figure | None = None) -> Figure:
         ax.set_xlabel("epoch")
         ax.set_title(key)
         ax.legend()
-    fig.tight_layout()
     return fig
 
 

@@ -37,17 +37,29 @@ class ActivationTable(list):
         return "\n".join(rows)
 
     def figure(self) -> Figure:
-        """The table as a bar chart of mean +- std and % zeros per layer."""
+        """The table as a bar chart of mean +- std and % zeros per layer.
+
+        The std bars are cut at the layer's smallest and largest value: after a
+        ReLU no activation is below 0, so a bar reaching below 0 would show
+        values that cannot occur (the cut ends are drawn as they are; the dots
+        mark min and max).
+        """
         fig, (ax_mean, ax_zero) = draw.grid(2, 2, panel=4.2)
         names = [s.name for s in self]
         pos = np.arange(len(self))
-        ax_mean.bar(pos, [s.mean for s in self], yerr=[s.std for s in self], capsize=3)
-        ax_mean.set_title("mean activation (bars: +- std)")
+        means = np.array([s.mean for s in self])
+        low = np.array([max(s.mean - s.std, s.min) for s in self])
+        high = np.array([min(s.mean + s.std, s.max) for s in self])
+        ax_mean.bar(pos, means, yerr=[means - low, high - means], capsize=3)
+        ax_mean.plot(pos, [s.min for s in self], "v", color="tab:gray", ms=4, label="min")
+        ax_mean.plot(pos, [s.max for s in self], "^", color="tab:gray", ms=4, label="max")
+        ax_mean.legend(fontsize=8)
+        ax_mean.set_title("mean activation (bars: +- std within [min, max])", fontsize=draw.PANEL_TITLE_SIZE + 1)
         ax_zero.bar(pos, [s.zeros for s in self], color="tab:orange")
-        ax_zero.set_title("% of activations exactly zero")
+        ax_zero.set_ylim(0, 100)
+        ax_zero.set_title("% of activations exactly zero", fontsize=draw.PANEL_TITLE_SIZE + 1)
         for ax in (ax_mean, ax_zero):
-            ax.set_xticks(pos, names, rotation=45, ha="right", fontsize=8)
-        fig.tight_layout()
+            ax.set_xticks(pos, names, rotation=45, ha="right", fontsize=draw.PANEL_TITLE_SIZE + 1)
         return fig
 
 
@@ -94,7 +106,7 @@ def dead_filters(model, x: np.ndarray, layer, ax=None) -> Figure:
     ax.set_ylabel("fraction > 0")
     ax.set_ylim(0, 1)
     ax.set_title(f"{name}: activation rate per filter over {len(x)} images; "
-                 f"{int(dead.sum())} dead (never > 0)", fontsize=9)
+                 f"{int(dead.sum())} dead (never > 0)", fontsize=draw.PANEL_TITLE_SIZE + 1)
     return fig
 
 
@@ -139,14 +151,13 @@ def batchnorm_inspector(model, x: np.ndarray, layer, fig: Figure | None = None) 
                                                  ("variance", s.batch_var, s.moving_var)]):
         ax.plot(channels, batch, "o", ms=3, label="this batch")
         ax.plot(channels, moving, "x", ms=4, label="moving (inference)")
-        ax.set_title(f"input {title} per channel", fontsize=9)
+        ax.set_title(f"input {title} per channel", fontsize=draw.PANEL_TITLE_SIZE + 1)
         ax.set_xlabel("channel")
         ax.legend(fontsize=7)
     axes[2].bar(channels - 0.2, s.gamma, width=0.4, label="gamma")
     axes[2].bar(channels + 0.2, s.beta, width=0.4, label="beta")
-    axes[2].set_title("learned scale and shift", fontsize=9)
+    axes[2].set_title("learned scale and shift", fontsize=draw.PANEL_TITLE_SIZE + 1)
     axes[2].legend(fontsize=7)
-    fig.suptitle(f"{s.name}: batch of {len(x)} vs moving statistics")
-    fig.tight_layout()
+    fig.suptitle(f"{s.name}: batch of {len(x)} vs moving statistics", fontsize=draw.FIGURE_TITLE_SIZE)
     return fig
 

@@ -41,8 +41,15 @@ def spatial_layers(model) -> list[str]:
     return [layer.name for layer in model.layers if len(layer.output_shape) == 3]
 
 
+def _all_zero_title(label: str, values: np.ndarray) -> str:
+    """A panel's title, flagged when the map is 0 everywhere (after a ReLU: nothing it
+    looks for is in the image; on every image: a dead channel)."""
+    return label if values.any() else f"{label}: all 0"
+
+
 def feature_maps(model, image: np.ndarray, layer, max_maps: int = 32, cols: int = 8,
-                 cmap: str = "viridis", fig: Figure | None = None, per_panel_scale: bool = False) -> Figure:
+                 cmap: str = draw.UNSIGNED_CMAP, fig: Figure | None = None,
+                 per_panel_scale: bool = False) -> Figure:
     """Every channel (up to ``max_maps``) of ``layer``'s output, one panel each.
 
     All panels share one colour scale, shown by the colorbar, so that a weak
@@ -56,22 +63,21 @@ def feature_maps(model, image: np.ndarray, layer, max_maps: int = 32, cols: int 
         raise ShapeError(f"feature_maps: layer {name!r} outputs shape {out.shape}, not (H, W, C) maps; "
                          f"layers with maps: {spatial_layers(model)}")
     count = min(max_maps, out.shape[-1])
-    low, high = float(out[:, :, :count].min()), float(out[:, :, :count].max())
-    scale = {} if per_panel_scale else {"vmin": low, "vmax": high if high > low else low + 1.0}
+    scale = draw.value_scale(out[:, :, :count])
     fig, axes = draw.grid(count, cols, fig=fig)
     silent = 0
     for channel, ax in enumerate(axes):
         values = out[:, :, channel]
         silent += not values.any()
-        draw.show_image(ax, values, title=str(channel) if values.any() else f"{channel}: all 0", cmap=cmap,
-                        **scale)
+        draw.show_image(ax, values, title=_all_zero_title(str(channel), values), cmap=cmap,
+                        **({} if per_panel_scale else scale))
     if not per_panel_scale:
-        fig.colorbar(axes[0].images[0], ax=axes, shrink=0.8, label="activation")
+        draw.colorbar(fig, axes, "activation")
     shown = f", first {count}" if count < out.shape[-1] else ""
     zeros = f"; {silent} all 0" if silent else ""
-    how = "each panel scaled on its own" if per_panel_scale else f"one scale, {low:.3g} to {high:.3g}"
+    how = "each panel scaled on its own" if per_panel_scale else f"one scale, {draw.range_text(scale)}"
     fig.suptitle(f"{name}: feature maps {draw.shape_text(out.shape)} ({out.shape[-1]} channels{shown}{zeros}; "
-                 f"{how})")
+                 f"{how})", fontsize=draw.FIGURE_TITLE_SIZE)
     return fig
 
 
@@ -95,44 +101,62 @@ def filters(model, layer, max_filters: int = 64, cols: int = 8, fig: Figure | No
     kh, kw, channels, count = kernel.shape
     shown = min(count, max_filters)
     fig, axes = draw.grid(shown, cols, panel=1.1, fig=fig)
-    largest = float(np.abs(kernel[..., :shown]).max()) or 1.0
+    scale = draw.value_scale(kernel[..., :shown], signed=True)
+    largest = scale["vmax"]
     for f, ax in enumerate(axes):
         w = kernel[:, :, :, f]
         if channels == 3:
             ax.imshow(0.5 + w / (2 * largest), interpolation="nearest")
-            ax.set_title(str(f), fontsize=7)
+            ax.set_title(str(f), fontsize=draw.PANEL_TITLE_SIZE)
         else:
             strongest = int(np.argmax(np.sqrt((w ** 2).sum(axis=(0, 1)))))
             tile = w[:, :, strongest]
-            ax.imshow(tile, cmap="RdBu_r", vmin=-largest, vmax=largest, interpolation="nearest")
-            ax.set_title(str(f) if channels == 1 else f"{f} (in {strongest})", fontsize=7)
+            ax.imshow(tile, cmap=draw.SIGNED_CMAP, interpolation="nearest", **scale)
+            ax.set_title(str(f) if channels == 1 else f"{f} (in {strongest})", fontsize=draw.PANEL_TITLE_SIZE)
             if kh * kw <= 25:
-                for (i, j), value in np.ndenumerate(tile):
-                    ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=5)
+                draw.write_values(ax, tile, fontsize=5)
         ax.set_xticks([]), ax.set_yticks([])
     if channels != 3:
-        fig.colorbar(axes[0].images[0], ax=axes, shrink=0.8, label="weight")
+        draw.colorbar(fig, axes, "weight")
     how = ("RGB, grey = 0" if channels == 3 else "one input channel" if channels == 1
            else f"of {channels} input channels, the one of largest norm")
-    fig.suptitle(f"{target.name}: {shown} of {count} filters {kh}x{kw} ({how}; one scale, |w| <= {largest:.3g})")
+    fig.suptitle(f"{target.name}: {shown} of {count} filters {kh}x{kw} ({how}; one scale, |w| <= {largest:.3g})",
+                 fontsize=draw.FIGURE_TITLE_SIZE)
     return fig
 
 
+def _channel_mean_maps(model, outputs: dict, layers: Sequence, view: str) -> list[tuple[str, np.ndarray]]:
+    """(name, output) of each chosen layer, checked to be a stack of (H, W, C) maps."""
+    chosen = []
+    for layer in layers:
+        name = model.layers[probe.layer_index(model, layer)].name
+        if outputs[name].ndim != 4:
+            raise ShapeError(f"{view}: layer {name!r} outputs {outputs[name].shape[1:]}, not (H, W, C) maps")
+        chosen.append((name, outputs[name]))
+    return chosen
+
+
 def layer_progression(model, image: np.ndarray, layers: Sequence | None = None,
-                      fig: Figure | None = None) -> Figure:
-    """The input, then the channel-mean map of each chosen layer (default: all spatial ones)."""
+                      fig: Figure | None = None, per_panel_scale: bool = False) -> Figure:
+    """The input, then the channel-mean map of each chosen layer (default: all spatial ones).
+
+    The maps share one colour scale and a colorbar, so that a layer whose
+    activations are small looks small (``per_panel_scale=True`` stretches each).
+    """
     x = _one_image(model, image)
     layers = list(layers) if layers is not None else spatial_layers(model)
-    outputs = probe.forward_to(model, x)
-    fig, axes = draw.grid(len(layers) + 1, len(layers) + 1, panel=2.2, fig=fig)
+    chosen = _channel_mean_maps(model, probe.forward_to(model, x), layers, "layer_progression")
+    maps = [out[0].mean(axis=-1) for _, out in chosen]
+    scale = draw.value_scale(np.concatenate([m.ravel() for m in maps])) if maps else {}
+    fig, axes = draw.grid(len(chosen) + 1, len(chosen) + 1, panel=2.2, fig=fig)
     draw.show_image(axes[0], x[0], title=f"input\n{draw.shape_text(x.shape[1:])}")
-    for ax, layer in zip(axes[1:], layers):
-        name = model.layers[probe.layer_index(model, layer)].name
-        out = outputs[name][0]
-        if out.ndim != 3:
-            raise ShapeError(f"layer_progression: layer {name!r} outputs {out.shape}, not (H, W, C) maps")
-        draw.show_image(ax, out.mean(axis=-1), title=f"{name}\n{draw.shape_text(out.shape)}", cmap="viridis")
-    fig.suptitle("Layer by layer: mean over channels")
+    for ax, (name, out), mean_map in zip(axes[1:], chosen, maps):
+        draw.show_image(ax, mean_map, title=_all_zero_title(f"{name}\n{draw.shape_text(out.shape[1:])}", mean_map),
+                        cmap=draw.UNSIGNED_CMAP, **({} if per_panel_scale else scale))
+    if chosen and not per_panel_scale:
+        draw.colorbar(fig, axes[1:], "mean activation over channels")
+    how = "each panel scaled on its own" if per_panel_scale or not maps else f"one scale, {draw.range_text(scale)}"
+    fig.suptitle(f"Layer by layer: mean over channels ({how})", fontsize=draw.FIGURE_TITLE_SIZE)
     return fig
 
 
@@ -149,13 +173,17 @@ def dense_activations(model, image: np.ndarray, layer, threshold: float = 0.1,
     active = int((out > threshold).sum())
     ax.set_title(f"{name}: {len(out)} units   min {out.min():.3f}  max {out.max():.3f}  "
                  f"mean {out.mean():.3f}  std {out.std():.3f}  active (> {threshold}) {active}/{len(out)}",
-                 fontsize=9)
+                 fontsize=draw.PANEL_TITLE_SIZE + 1)
     return fig
 
 
 def class_probabilities(model, image: np.ndarray, true_label: int | None = None,
                         class_names: Sequence[str] | None = None, ax=None) -> Figure:
-    """The model's output as bars: predicted class green, true class red when different."""
+    """The model's output as bars: predicted class green, true class red when different.
+
+    Every bar carries its value, so that a confident 100% still shows what
+    the other classes got (0.0% is a value too, and a small one can matter).
+    """
     x = _one_image(model, image)
     probs = model.predict(x, verbose=0)[0]
     names = list(class_names) if class_names is not None else [str(i) for i in range(len(probs))]
@@ -167,52 +195,75 @@ def class_probabilities(model, image: np.ndarray, true_label: int | None = None,
     if true_label is not None and int(true_label) != predicted:
         colours[int(true_label)] = "tab:red"
     colours[predicted] = "tab:green"
-    ax.bar(np.arange(len(probs)), probs, color=colours)
-    ax.set_xticks(np.arange(len(probs)), names, rotation=45, ha="right", fontsize=8)
-    ax.set_ylim(0, 1)
+    bars = ax.bar(np.arange(len(probs)), probs, color=colours)
+    ax.bar_label(bars, labels=[_percent(p) for p in probs], fontsize=8, padding=1)
+    ax.set_xticks(np.arange(len(probs)), names, rotation=45, ha="right", fontsize=9)
+    ax.set_ylim(0, 1.12)
     ax.set_ylabel("probability")
     title = f"predicted: {names[predicted]} ({probs[predicted]:.1%}, green)"
     if true_label is not None:
         title += f"   true: {names[int(true_label)]}" + ("" if int(true_label) == predicted else " (red)")
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title, fontsize=draw.PANEL_TITLE_SIZE + 1)
     return fig
+
+
+def _percent(p: float) -> str:
+    """0.9731 -> '97.3%', 0.00004 -> '<0.1%' (so a tiny probability is not read as none)."""
+    return "0%" if p == 0 else "<0.1%" if p < 0.001 else f"{p:.1%}"
 
 
 def compare_images(model, images: np.ndarray, layers: Sequence | None = None,
                    titles: Sequence[str] | None = None, fig: Figure | None = None) -> Figure:
-    """Rows = images, columns = the input then each layer's channel-mean map."""
+    """Rows = images, columns = the input then each layer's channel-mean map.
+
+    Each layer's column has one colour scale for all images, with its
+    colorbar below: down a column the maps compare directly (layers differ in
+    size, so each column gets its own scale).
+    """
     x = probe.as_batch(model, images)
     layers = list(layers) if layers is not None else spatial_layers(model)
-    names = [model.layers[probe.layer_index(model, layer)].name for layer in layers]
-    outputs = probe.forward_to(model, x)
-    cols = len(names) + 1
+    chosen = _channel_mean_maps(model, probe.forward_to(model, x), layers, "compare_images")
+    cols = len(chosen) + 1
     fig, axes = draw.grid(len(x) * cols, cols, panel=1.8, fig=fig)
     for row in range(len(x)):
         label = titles[row] if titles is not None else f"image {row}"
         draw.show_image(axes[row * cols], x[row], title=label)
-        for col, name in enumerate(names, start=1):
-            out = outputs[name][row]
-            heading = f"{name}\n{draw.shape_text(out.shape)}" if row == 0 else None
-            draw.show_image(axes[row * cols + col], out.mean(axis=-1), title=heading, cmap="viridis")
-    fig.suptitle("How different images flow through the network (mean over channels)")
+    for col, (name, out) in enumerate(chosen, start=1):
+        maps = out.mean(axis=-1)                          # (images, h, w)
+        scale = draw.value_scale(maps)
+        column = [axes[row * cols + col] for row in range(len(x))]
+        for row, ax in enumerate(column):
+            heading = f"{name}\n{draw.shape_text(out.shape[1:])}" if row == 0 else None
+            draw.show_image(ax, maps[row], title=heading, cmap=draw.UNSIGNED_CMAP, **scale)
+        draw.colorbar(fig, column, "mean activation", location="bottom", shrink=0.9)
+    fig.suptitle("How different images flow through the network (mean over channels; one scale per column)",
+                 fontsize=draw.FIGURE_TITLE_SIZE)
     return fig
 
 
-def activation_heatmaps(model, image: np.ndarray, layers: Sequence | None = None, alpha: float = 0.5,
-                        fig: Figure | None = None) -> Figure:
-    """Each layer's channel-max map, upsampled to the input size and laid over the image."""
+def activation_heatmaps(model, image: np.ndarray, layers: Sequence | None = None, alpha: float = 0.6,
+                        fig: Figure | None = None, per_panel_scale: bool = False) -> Figure:
+    """Each layer's channel-max map, upsampled to the input size and laid over the image.
+
+    One colour scale for all layers with a colorbar, black (nothing) to
+    yellow (strongest); ``per_panel_scale=True`` stretches each layer's map.
+    """
     x = _one_image(model, image)
     layers = list(layers) if layers is not None else spatial_layers(model)
-    outputs = probe.forward_to(model, x)
+    chosen = _channel_mean_maps(model, probe.forward_to(model, x), layers, "activation_heatmaps")
     height, width = x.shape[1:3]
-    fig, axes = draw.grid(len(layers) + 1, len(layers) + 1, panel=2.2, fig=fig)
+    heats = [draw.upsample(out[0].max(axis=-1), height, width) for _, out in chosen]
+    scale = draw.value_scale(np.stack(heats)) if heats else {}
+    fig, axes = draw.grid(len(chosen) + 1, len(chosen) + 1, panel=2.2, fig=fig)
     draw.show_image(axes[0], x[0], title="input")
-    for ax, layer in zip(axes[1:], layers):
-        name = model.layers[probe.layer_index(model, layer)].name
-        heat = draw.upsample(outputs[name][0].max(axis=-1), height, width)
-        draw.show_image(ax, x[0], title=f"{name}\nmax over channels")
-        ax.imshow(draw.unit_range(heat), cmap="jet", alpha=alpha)
-    fig.suptitle("Where each layer responds (red = strong)")
+    for ax, (name, _), heat in zip(axes[1:], chosen, heats):
+        draw.show_image(ax, x[0], title=_all_zero_title(f"{name}\nmax over channels", heat))
+        ax.imshow(heat, cmap=draw.HEAT_CMAP, alpha=alpha,
+                  **(draw.value_scale(heat) if per_panel_scale else scale))
+    if chosen and not per_panel_scale:
+        draw.colorbar(fig, axes[1:], "max activation over channels")
+    how = "each panel scaled on its own" if per_panel_scale or not heats else f"one scale, {draw.range_text(scale)}"
+    fig.suptitle(f"Where each layer responds (bright = strong; {how})", fontsize=draw.FIGURE_TITLE_SIZE)
     return fig
 
 
