@@ -25,7 +25,8 @@ module                   what it holds
 """
 
 from .draw import ViewFigure, show_once_in_notebooks
-from .animation import backward_frames, convolution_animation, crop_on_detail, forward_frames
+from .animation import (ConvolutionFilm, backward_frames, convolution_animation, convolution_frame, crop_on_detail,
+                        forward_frames)
 from .attribution import (IntegratedGradients, grad_cam, integrated_gradients, occlusion, saliency,
                           smoothgrad)
 from .gradients import GradientFlow, gradient_maps, weight_gradients
@@ -43,7 +44,7 @@ __all__ = [
     "activation_heatmaps", "activation_maximization", "activation_statistics", "backward_frames",
     "batchnorm_inspector", "batchnorm_state", "class_probabilities", "close", "closest_learned",
     "compare_images", "compute_receptive_field", "confusion_counts", "confusion_matrix",
-    "convolution_animation", "crop_on_detail", "dead_filters", "dense_activations", "feature_maps", "filter_activation_rates",
+    "ConvolutionFilm", "convolution_animation", "convolution_frame", "crop_on_detail", "dead_filters", "dense_activations", "feature_maps", "filter_activation_rates",
     "filters", "forward_frames", "grad_cam", "gradient_maps", "handcrafted_vs_learned",
     "integrated_gradients", "layer_progression", "maximized_inputs", "misclassified", "occlusion", "overlay",
     "receptive_field", "saliency", "smoothgrad", "spatial_layers", "training_curves", "weight_gradients",

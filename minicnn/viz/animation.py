@@ -27,6 +27,7 @@ from typing import Iterator, NamedTuple
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import animation
+from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from .. import kernels
@@ -123,88 +124,123 @@ def crop_on_detail(image: np.ndarray, size: int = 8) -> np.ndarray:
     return image[corner[0]:corner[0] + size, corner[1]:corner[1] + size]
 
 
-def convolution_animation(image: np.ndarray, kernel: np.ndarray, stride: int = 1, padding: str = "valid",
-                          path: str = "convolution.gif", backward: bool = True, dy: np.ndarray | None = None,
-                          fps: int = 3) -> Path:
-    """Write the forward (and backward) pass as an animated GIF; return its path.
+class Part(NamedTuple):
+    """One half of the film: the forward pass, or the backward pass."""
+    title: str
+    plane: np.ndarray           # what the window slides over
+    kernel: np.ndarray          # the kernel as it is applied (flipped for the backward pass)
+    result_name: str            # "y" or "dx"
+    frames: list[Frame]
+
+
+class ConvolutionFilm:
+    """The frames of the forward (and backward) pass and how to draw any one of them.
 
     Every frame writes the numbers in the window and in the kernel, and the
     result so far, so that ``y[i, j] = sum(window * kernel)`` can be checked by
-    hand; the colour scales stay fixed for the whole animation (signed values
-    on a diverging map, white = 0). Keep the image small (8x8 is plenty; see
-    ``crop_on_detail`` to pick a part with something in it).
+    hand; the colour scales stay fixed for the whole film (signed values on a
+    diverging map, white = 0), so a colour means the same in every frame.
 
     The backward part needs dL/dy. ``dy`` defaults to all ones, which is the
     gradient of ``L = sum(y)``: every output counts once, so ``dx[r, c]`` is
     the sum of the kernel weights that touched pixel ``(r, c)`` - the sum of the
     whole kernel in the interior, less at the borders. Pass another ``dy`` to
-    see a real gradient spread back. Without a Pillow writer a PNG strip of the
-    frames is written instead.
+    see a real gradient spread back.
     """
-    image, kernel = _check(image, kernel)
-    plane, geo = padded_input(image, kernel, stride, padding)
-    parts = [("forward: y[i, j] = sum(window * kernel)", plane, kernel, "y",
-              list(forward_frames(image, kernel, stride, padding)))]
-    if backward:
-        told = dy is not None
-        dy = np.ones((geo.out_h, geo.out_w)) if dy is None else dy
-        back_plane, _ = backward_plane(image.shape, kernel, dy, stride, padding)
-        why = "the given dy" if told else "dy = 1 everywhere, the gradient of L = sum(y)"
-        parts.append((f"backward ({why}):\ndx = full convolution of the dilated, padded dy with the flipped kernel",
-                      back_plane, kernel[::-1, ::-1], "dx",
-                      list(backward_frames(image.shape, kernel, dy, stride, padding))))
-    fig = draw.new_figure(figsize=(10, 4.2))
-    ax_in, ax_k, ax_out = fig.subplots(1, 3)
-    schedule = [(part, frame) for part in parts for frame in part[4]]
-    # One scale per panel kind for the whole animation, so a colour means the same in every frame.
-    source_scale = {id(part[1]): draw.value_scale(part[1], signed=bool((part[1] < 0).any())) for part in parts}
-    kernel_scale = draw.value_scale(kernel, signed=True)
-    result_scale = {part[3]: draw.value_scale(part[4][-1].result, signed=True) for part in parts}
-    small = plane.size <= 400            # numbers fit in every cell up to 20x20
 
-    def draw_frame(step: int):
-        (title, source, shown_kernel, result_name, _), frame = schedule[step]
+    def __init__(self, image: np.ndarray, kernel: np.ndarray, stride: int = 1, padding: str = "valid",
+                 backward: bool = True, dy: np.ndarray | None = None) -> None:
+        image, kernel = _check(image, kernel)
+        plane, geo = padded_input(image, kernel, stride, padding)
+        self.parts = [Part("forward: y[i, j] = sum(window * kernel)", plane, kernel, "y",
+                           list(forward_frames(image, kernel, stride, padding)))]
+        if backward:
+            why = "the given dy" if dy is not None else "dy = 1 everywhere, the gradient of L = sum(y)"
+            dy = np.ones((geo.out_h, geo.out_w)) if dy is None else dy
+            back_plane, _ = backward_plane(image.shape, kernel, dy, stride, padding)
+            self.parts.append(Part(f"backward ({why}):\n"
+                                   "dx = full convolution of the dilated, padded dy with the flipped kernel",
+                                   back_plane, kernel[::-1, ::-1], "dx",
+                                   list(backward_frames(image.shape, kernel, dy, stride, padding))))
+        self.schedule = [(part, frame) for part in self.parts for frame in part.frames]
+        self.kernel_scale = draw.value_scale(kernel, signed=True)
+        self.small = plane.size <= 400            # numbers fit in every cell up to 20x20
+
+    def __len__(self) -> int:
+        return len(self.schedule)
+
+    def new_figure(self) -> Figure:
+        fig = draw.new_figure(figsize=(10, 4.2))
+        fig.subplots(1, 3)
+        return fig
+
+    def draw(self, fig: Figure, step: int) -> None:
+        """Draw frame ``step`` (0 .. len - 1) on a figure made by ``new_figure``."""
+        part, frame = self.schedule[step]
+        ax_in, ax_k, ax_out = fig.axes[:3]
         for ax in (ax_in, ax_k, ax_out):
             ax.clear(), ax.set_xticks([]), ax.set_yticks([])
-        kh, kw = shown_kernel.shape
+        forward = part.result_name == "y"
+        kh, kw = part.kernel.shape
         top, left = frame.window
-        source_cmap = draw.SIGNED_CMAP if source_scale[id(source)]["vmin"] < 0 else "gray"
-        ax_in.imshow(source, cmap=source_cmap, **source_scale[id(source)])
-        window = np.full(source.shape, np.nan)
-        window[top:top + kh, left:left + kw] = source[top:top + kh, left:left + kw]
-        if small:       # the numbers under the window, which the sum multiplies
-            for (i, j), value in np.ndenumerate(window):
-                if not np.isnan(value):
-                    ax_in.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=6, color="black",
-                               bbox={"boxstyle": "square,pad=0.05", "facecolor": "white", "alpha": 0.7,
-                                     "linewidth": 0})
+        signed = bool((part.plane < 0).any())
+        ax_in.imshow(part.plane, cmap=draw.SIGNED_CMAP if signed else "gray",
+                     **draw.value_scale(part.plane, signed=signed))
+        if self.small:       # the numbers under the window, which the sum multiplies
+            for (i, j), value in np.ndenumerate(part.plane[top:top + kh, left:left + kw]):
+                ax_in.text(left + j, top + i, f"{value:.2f}", ha="center", va="center", fontsize=6,
+                           bbox={"boxstyle": "square,pad=0.05", "facecolor": "white", "alpha": 0.7,
+                                 "linewidth": 0})
         ax_in.add_patch(Rectangle((left - 0.5, top - 0.5), kw, kh, fill=False, edgecolor="red", linewidth=2))
-        ax_in.set_title("padded input" if result_name == "y" else "padded, dilated dy",
-                        fontsize=draw.PANEL_TITLE_SIZE)
-        ax_k.imshow(shown_kernel, cmap=draw.SIGNED_CMAP, **kernel_scale)
-        draw.write_values(ax_k, shown_kernel, fontsize=8)
-        ax_k.set_title("kernel" if result_name == "y" else "kernel flipped by 180 degrees",
-                       fontsize=draw.PANEL_TITLE_SIZE)
-        ax_out.imshow(np.ma.masked_invalid(frame.result), cmap=draw.SIGNED_CMAP, **result_scale[result_name])
+        ax_in.set_title("padded input" if forward else "padded, dilated dy", fontsize=draw.PANEL_TITLE_SIZE)
+        ax_k.imshow(part.kernel, cmap=draw.SIGNED_CMAP, **self.kernel_scale)
+        draw.write_values(ax_k, part.kernel, fontsize=8)
+        ax_k.set_title("kernel" if forward else "kernel flipped by 180 degrees", fontsize=draw.PANEL_TITLE_SIZE)
+        ax_out.set_facecolor("0.8")       # grey: not computed yet (white is 0 on the diverging map)
+        ax_out.imshow(np.ma.masked_invalid(frame.result), cmap=draw.SIGNED_CMAP,
+                      **draw.value_scale(part.frames[-1].result, signed=True))
         ax_out.add_patch(Rectangle((frame.position[1] - 0.5, frame.position[0] - 0.5), 1, 1,
                                    fill=False, edgecolor="red", linewidth=2))
         ax_out.text(frame.position[1], frame.position[0], f"{frame.value:.2f}", ha="center", va="center",
                     fontsize=6)
-        ax_out.set_title(f"{result_name}{list(frame.position)} = sum(window * kernel) = {frame.value:.3f}",
+        ax_out.set_title(f"{part.result_name}{list(frame.position)} = sum(window * kernel) = {frame.value:.3f}",
                          fontsize=draw.PANEL_TITLE_SIZE)
-        fig.suptitle(title, fontsize=draw.FIGURE_TITLE_SIZE)
+        fig.suptitle(part.title, fontsize=draw.FIGURE_TITLE_SIZE)
 
+
+def convolution_frame(image: np.ndarray, kernel: np.ndarray, step: int, **film) -> Figure:
+    """One frame of ``convolution_animation`` as a figure (``film``: its other arguments)."""
+    movie = ConvolutionFilm(image, kernel, **film)
+    if not 0 <= step < len(movie):
+        raise ShapeError(f"convolution_frame: the film has {len(movie)} frames, got step {step}")
+    fig = movie.new_figure()
+    movie.draw(fig, step)
+    return fig
+
+
+def convolution_animation(image: np.ndarray, kernel: np.ndarray, stride: int = 1, padding: str = "valid",
+                          path: str = "convolution.gif", backward: bool = True, dy: np.ndarray | None = None,
+                          fps: int = 3) -> Path:
+    """Write the forward (and backward) pass as an animated GIF; return its path.
+
+    What each frame shows, and what ``dy`` means, is ``ConvolutionFilm``'s
+    docstring. Keep the image small (8x8 is plenty; ``crop_on_detail`` picks a
+    part with something in it). Without a Pillow writer a PNG strip of the
+    frames is written instead.
+    """
+    movie = ConvolutionFilm(image, kernel, stride, padding, backward, dy)
+    fig = movie.new_figure()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         if animation.writers.is_available("pillow"):
-            movie = animation.FuncAnimation(fig, draw_frame, frames=len(schedule))
-            movie.save(path, writer=animation.PillowWriter(fps=fps))
+            frames = animation.FuncAnimation(fig, lambda step: movie.draw(fig, step), frames=len(movie))
+            frames.save(path, writer=animation.PillowWriter(fps=fps))
             return path
         path = path.with_suffix(".png")   # fallback: every frame side by side, one strip
         stills = []
-        for step in range(len(schedule)):
-            draw_frame(step)
+        for step in range(len(movie)):
+            movie.draw(fig, step)
             fig.canvas.draw()
             stills.append(np.asarray(fig.canvas.buffer_rgba())[..., :3])
         plt.imsave(path, np.concatenate(stills, axis=0))
