@@ -28,6 +28,7 @@ one PNG each:
 16  receptive_field            theoretical vs effective field of one unit
 17  activation_maximization    the inputs that excite the last layer's channels most
 18  convolution.gif            one filter sliding over an 8x8 crop, forward and backward
+18  convolution_frame          one frame of it, as a PNG
 ==  =========================  =============================================
 """
 
@@ -102,6 +103,8 @@ def main(argv=None) -> list[str]:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--image-folder", default=None, metavar="PATH",
                         help="a folder or zip of class folders; its test/ images are used")
+    parser.add_argument("--no-animation", action="store_true",
+                        help="skip the GIF (18_convolution.gif); its frame PNG is still written")
     args = parser.parse_args(argv)
     if not os.path.exists(args.model):
         sys.exit(f"No model at {args.model}. Train one first:  python examples/quickstart.py")
@@ -143,10 +146,10 @@ def main(argv=None) -> list[str]:
     print(table)
     save(table.figure(), "10_activation_statistics.png")
     save(viz.activation_heatmaps(model, image, features), "11_activation_heatmaps.png")
-    save(viz.overlay(image, viz.saliency(model, image), title=f"saliency for '{names[probs.argmax()]}'"),
-         "12_saliency.png")
-    save(viz.overlay(image, viz.grad_cam(model, image, features[-1]),
-                     title=f"Grad-CAM on {features[-1]}"), "13_grad_cam.png")
+    save(viz.overlay(image, viz.saliency(model, image), title=f"saliency for '{names[probs.argmax()]}'",
+                     label="|d score / d pixel|"), "12_saliency.png")
+    save(viz.overlay(image, viz.grad_cam(model, image, features[-1]), title=f"Grad-CAM on {features[-1]}",
+                     label="ReLU(sum of weighted channels)"), "13_grad_cam.png")
     first = model.get_layer(convolutions[0])
     if first.kernel_size == (3, 3):
         save(viz.handcrafted_vs_learned(model, image, convolutions[0]), "14_handcrafted_vs_learned.png")
@@ -166,9 +169,11 @@ def main(argv=None) -> list[str]:
     save(viz.maximized_inputs(model, features[-1], channels=8, steps=120, tv_weight=0.002, jitter=1,
                               value_range=(0.0, 1.0)), "17_activation_maximization.png")
     kernel = first.kernel.value[:, :, 0, 0]
-    path = viz.convolution_animation(viz.crop_on_detail(image.mean(axis=-1), 8), kernel, stride=1,
-                                     padding="same", path=os.path.join(args.out, "18_convolution.gif"))
-    written.append(str(path))
+    patch = viz.crop_on_detail(image.mean(axis=-1), 8)      # the 8x8 part with the most going on
+    if not args.no_animation:
+        written.append(str(viz.convolution_animation(patch, kernel, stride=1, padding="same",
+                                                     path=os.path.join(args.out, "18_convolution.gif"))))
+    save(viz.convolution_frame(patch, kernel, 27, padding="same"), "18_convolution_frame.png")
     print(f"{len(written)} figures written to {args.out}/")
     return written
 

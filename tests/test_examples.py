@@ -33,22 +33,47 @@ def test_quickstart_runs(tmp_path):
         assert (tmp_path / name).stat().st_size > 0
 
 
-def test_visualize_layers_writes_every_figure(tmp_path):
-    run_script("quickstart.py", "--epochs", "1", "--limit", "256", "--out", str(tmp_path / "qs"))
-    assert (tmp_path / "qs" / "model.minicnn").stat().st_size > 0
-    out = run_script("visualize_layers.py", "--model", str(tmp_path / "qs" / "model.minicnn"),
+@pytest.fixture(scope="module")
+def quickstart_model(tmp_path_factory):
+    """A model file from one short quickstart run (shared by the views' tests)."""
+    out = tmp_path_factory.mktemp("qs")
+    run_script("quickstart.py", "--epochs", "1", "--limit", "256", "--out", str(out))
+    assert (out / "model.minicnn").stat().st_size > 0
+    return out / "model.minicnn"
+
+
+def test_visualize_layers_writes_every_figure(quickstart_model, tmp_path):
+    out = run_script("visualize_layers.py", "--model", str(quickstart_model),
                      "--image-index", "2", "--out", str(tmp_path / "viz"))
     expected = ["03_sample.png", "04_feature_maps_conv1.png", "04_feature_maps_conv2.png",
                 "05_filters_conv1.png", "05_filters_conv2.png", "06_layer_progression.png",
                 "07_dense_dense.png", "08_class_probabilities.png", "09_compare_images.png",
                 "10_activation_statistics.png", "11_activation_heatmaps.png", "12_saliency.png",
                 "13_grad_cam.png", "14_handcrafted_vs_learned.png", "15_gradient_maps.png",
-                "16_receptive_field.png", "17_activation_maximization.png", "18_convolution.gif"]
+                "16_receptive_field.png", "17_activation_maximization.png", "18_convolution.gif",
+                "18_convolution_frame.png"]
     assert sorted(p.name for p in (tmp_path / "viz").iterdir()) == expected
     for name in expected:
         with open(tmp_path / "viz" / name, "rb") as f:
             assert f.read(4) in (b"\x89PNG", b"GIF8"), name
-    assert "% zeros" in out.stdout and "18 figures written" in out.stdout
+    assert "% zeros" in out.stdout and "19 figures written" in out.stdout
+
+
+def test_gallery_page_shows_every_figure_of_both_models(quickstart_model, tmp_path):
+    """``gallery.py`` draws both models' figures and writes a page that shows each of them."""
+    out = run_script("gallery.py", "--mnist-model", str(quickstart_model), "--cifar10-model",
+                     str(quickstart_model), "--docs", str(tmp_path))
+    page = (tmp_path / "gallery.md").read_text()
+    for dataset in ("mnist", "cifar10"):
+        figures = sorted((tmp_path / "images" / "gallery" / dataset).iterdir())
+        assert len(figures) == 18 and not [p for p in figures if p.suffix != ".png"]     # no GIF
+        for figure in figures:
+            assert f"](images/gallery/{dataset}/{figure.name})" in page
+    assert page.count("\n## ") == 16 and "wrote" in out.stdout
+    missing = subprocess.run([sys.executable, str(ROOT / "examples" / "gallery.py"), "--mnist-model",
+                              str(tmp_path / "none.minicnn"), "--cifar10-model", str(quickstart_model)],
+                             capture_output=True, text=True, cwd=ROOT)
+    assert missing.returncode != 0 and "train it first" in missing.stderr
 
 
 def test_visualize_layers_without_a_model_says_what_to_do(tmp_path):

@@ -220,13 +220,14 @@ def convolution_frame(image: np.ndarray, kernel: np.ndarray, step: int, **film) 
 
 def convolution_animation(image: np.ndarray, kernel: np.ndarray, stride: int = 1, padding: str = "valid",
                           path: str = "convolution.gif", backward: bool = True, dy: np.ndarray | None = None,
-                          fps: int = 3) -> Path:
+                          fps: int = 3, dpi: int = 80) -> Path:
     """Write the forward (and backward) pass as an animated GIF; return its path.
 
     What each frame shows, and what ``dy`` means, is ``ConvolutionFilm``'s
     docstring. Keep the image small (8x8 is plenty; ``crop_on_detail`` picks a
-    part with something in it). Without a Pillow writer a PNG strip of the
-    frames is written instead.
+    part with something in it). ``dpi`` sets the size of the pictures (the
+    file grows with its square). Without a Pillow writer a PNG
+    strip of the frames is written instead.
     """
     movie = ConvolutionFilm(image, kernel, stride, padding, backward, dy)
     fig = movie.new_figure()
@@ -235,12 +236,13 @@ def convolution_animation(image: np.ndarray, kernel: np.ndarray, stride: int = 1
     try:
         if animation.writers.is_available("pillow"):
             frames = animation.FuncAnimation(fig, lambda step: movie.draw(fig, step), frames=len(movie))
-            frames.save(path, writer=animation.PillowWriter(fps=fps))
+            frames.save(path, writer=animation.PillowWriter(fps=fps), dpi=dpi)
             return path
         path = path.with_suffix(".png")   # fallback: every frame side by side, one strip
         stills = []
         for step in range(len(movie)):
             movie.draw(fig, step)
+            fig.set_dpi(dpi)
             fig.canvas.draw()
             stills.append(np.asarray(fig.canvas.buffer_rgba())[..., :3])
         plt.imsave(path, np.concatenate(stills, axis=0))
