@@ -24,7 +24,7 @@ one PNG each:
 12  saliency                   |d score / d pixel|
 13  grad_cam                   Grad-CAM on the last feature layer
 14  handcrafted_vs_learned     Sobel & co. beside the closest learned filters
-15  gradient_maps              activations beside dLoss/dActivation (the image of largest gradient)
+15  gradient_maps              activations beside dLoss/dActivation (of a hard test image)
 16  receptive_field            theoretical vs effective field of one unit
 17  activation_maximization    the inputs that excite the last layer's channels most
 18  convolution.gif            one filter sliding over an 8x8 crop, forward and backward
@@ -155,13 +155,18 @@ def main(argv=None) -> list[str]:
         save(viz.handcrafted_vs_learned(model, image, convolutions[0]), "14_handcrafted_vs_learned.png")
     model.compile(model.loss if getattr(model, "loss", None) else "sparse_categorical_crossentropy",
                   model.optimizer if getattr(model, "optimizer", None) else "adam")
-    # Gradients of the loss: trace 16 test images with their labels (as the model's loss wants
-    # them: indices, or one-hot rows); gradient_maps shows the one the loss asks most of.
-    labels = y[i:i + 16]
+    # Gradients of the loss: on images the model gets right with confidence the loss, and every
+    # gradient, is near 0. So trace the 16 hardest of the first 1000 test images (lowest probability
+    # for the true class), labelled as the model's loss wants (indices, or one-hot rows);
+    # gradient_maps then shows the one the loss asks most of.
+    pool = np.arange(min(len(x), 1000))
+    true_probability = model.predict(x[pool], verbose=0)[np.arange(len(pool)), y[pool]]
+    hardest = pool[np.argsort(true_probability)[:16]]
+    labels = y[hardest]
     if isinstance(model.loss, minicnn.losses.CategoricalCrossentropy) and \
             not isinstance(model.loss, minicnn.losses.SparseCategoricalCrossentropy):
         labels = np.eye(model.output_shape[-1], dtype=np.float32)[labels]
-    save(viz.gradient_maps(model.trace(x[i:i + 16], labels), features[-1]), "15_gradient_maps.png")
+    save(viz.gradient_maps(model.trace(x[hardest], labels), features[-1]), "15_gradient_maps.png")
     last = model.get_layer(features[-1])
     centre = (last.output_shape[0] // 2, last.output_shape[1] // 2)
     save(viz.receptive_field(model, features[-1], centre, image=image), "16_receptive_field.png")

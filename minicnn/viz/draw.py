@@ -79,6 +79,15 @@ def value_scale(values: np.ndarray, signed: bool = False) -> dict[str, float]:
     return {"vmin": low, "vmax": high}
 
 
+def map_style(values: np.ndarray, cmap: str | None = None) -> tuple[str, dict[str, float]]:
+    """The colour map and shared scale for activation-like ``values``: sequential from min to max
+    when none is negative (after a ReLU), diverging and centred at 0 when some are (after a
+    LeakyReLU, a BatchNorm or no activation), so that white means 0 there. ``cmap`` overrides
+    the map, not the scale."""
+    signed = bool(np.asarray(values).min() < 0) if np.asarray(values).size else False
+    return cmap or (SIGNED_CMAP if signed else UNSIGNED_CMAP), value_scale(values, signed=signed)
+
+
 def colorbar(fig: Figure, axes, label: str, **kwargs):
     """One colorbar for ``axes`` (a panel or a list of them), drawn from the first panel's image."""
     first = axes[0] if isinstance(axes, (list, tuple, np.ndarray)) else axes

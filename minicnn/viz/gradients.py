@@ -51,8 +51,9 @@ def gradient_maps(trace, layer: str, sample: int | None = None, max_maps: int = 
 
     Where the gradient is red, increasing the activation would *increase*
     the loss; blue, decrease it. Each kind has one colour scale for all its
-    panels, with a colorbar: activations on a sequential map, gradients on a
-    diverging one centred at 0, so their sizes compare.
+    panels, with a colorbar: activations on a sequential map (diverging if some
+    are negative), gradients on a diverging one centred at 0, so their sizes
+    compare.
 
     ``sample`` defaults to the traced image whose gradient at this layer is
     largest. On an image the model already gets right with confidence the loss
@@ -71,7 +72,7 @@ def gradient_maps(trace, layer: str, sample: int | None = None, max_maps: int = 
     pairs = -(-count // per_row)
     fig = draw.new_figure(figsize=(per_row * 1.4 + 1.2, pairs * 2.9 + 0.9))
     axes = fig.subplots(2 * pairs, per_row, squeeze=False)
-    activation_scale = draw.value_scale(a[..., :count])
+    activation_cmap, activation_scale = draw.map_style(a[..., :count])
     gradient_scale = draw.value_scale(g[..., :count], signed=True)
     for c in range(pairs * per_row):
         top, bottom = axes[2 * (c // per_row), c % per_row], axes[2 * (c // per_row) + 1, c % per_row]
@@ -79,7 +80,7 @@ def gradient_maps(trace, layer: str, sample: int | None = None, max_maps: int = 
             top.remove(), bottom.remove()
             continue
         draw.show_image(top, a[:, :, c], title=f"A[{c}]" if a[:, :, c].any() else f"A[{c}]: all 0",
-                        cmap=draw.UNSIGNED_CMAP, **activation_scale)
+                        cmap=activation_cmap, **activation_scale)
         draw.show_image(bottom, g[:, :, c], title=f"dL/dA[{c}]", cmap=draw.SIGNED_CMAP, **gradient_scale)
     for pair in range(pairs):           # each row its colorbar (one scale per kind of row)
         used = min(per_row, count - pair * per_row)

@@ -48,22 +48,25 @@ def _all_zero_title(label: str, values: np.ndarray) -> str:
 
 
 def feature_maps(model, image: np.ndarray, layer, max_maps: int = 32, cols: int = 8,
-                 cmap: str = draw.UNSIGNED_CMAP, fig: Figure | None = None,
+                 cmap: str | None = None, fig: Figure | None = None,
                  per_panel_scale: bool = False) -> Figure:
     """Every channel (up to ``max_maps``) of ``layer``'s output, one panel each.
 
     All panels share one colour scale, shown by the colorbar, so that a weak
     channel looks weak and a strong one strong (``per_panel_scale=True``
     stretches each panel on its own instead, which shows the pattern of a weak
-    channel but not its size). A channel that is 0 everywhere on this image
-    (after a ReLU: nothing it looks for is there) is titled "all 0".
+    channel but not its size). Outputs that are never negative (after a ReLU)
+    are drawn on a sequential map; outputs with negative values (after a
+    LeakyReLU or a BatchNorm) on a diverging one centred at 0 (``cmap``
+    overrides the map). A channel that is 0 everywhere on this image (after a
+    ReLU: nothing it looks for is there) is titled "all 0".
     """
     name, out = _layer_output(model, image, layer)
     if out.ndim != 3:
         raise ShapeError(f"feature_maps: layer {name!r} outputs shape {out.shape}, not (H, W, C) maps; "
                          f"layers with maps: {spatial_layers(model)}")
     count = min(max_maps, out.shape[-1])
-    scale = draw.value_scale(out[:, :, :count])
+    cmap, scale = draw.map_style(out[:, :, :count], cmap)
     fig, axes = draw.grid(count, cols, fig=fig)
     silent = 0
     for channel, ax in enumerate(axes):
@@ -147,12 +150,12 @@ def layer_progression(model, image: np.ndarray, layers: Sequence | None = None,
     layers = list(layers) if layers is not None else spatial_layers(model)
     chosen = _channel_mean_maps(model, probe.forward_to(model, x), layers, "layer_progression")
     maps = [out[0].mean(axis=-1) for _, out in chosen]
-    scale = draw.value_scale(np.concatenate([m.ravel() for m in maps])) if maps else {}
+    cmap, scale = draw.map_style(np.concatenate([m.ravel() for m in maps])) if maps else (None, {})
     fig, axes = draw.grid(len(chosen) + 1, len(chosen) + 1, panel=2.2, fig=fig)
     draw.show_image(axes[0], x[0], title=f"input\n{draw.shape_text(x.shape[1:])}")
     for ax, (name, out), mean_map in zip(axes[1:], chosen, maps):
         draw.show_image(ax, mean_map, title=_all_zero_title(f"{name}\n{draw.shape_text(out.shape[1:])}", mean_map),
-                        cmap=draw.UNSIGNED_CMAP, **({} if per_panel_scale else scale))
+                        cmap=cmap, **({} if per_panel_scale else scale))
     if chosen and not per_panel_scale:
         draw.colorbar(fig, axes[1:], "mean activation over channels")
     how = "each panel scaled on its own" if per_panel_scale or not maps else f"one scale, {draw.range_text(scale)}"
@@ -230,11 +233,11 @@ def compare_images(model, images: np.ndarray, layers: Sequence | None = None,
         draw.show_image(axes[row * cols], x[row], title=label)
     for col, (name, out) in enumerate(chosen, start=1):
         maps = out.mean(axis=-1)                          # (images, h, w)
-        scale = draw.value_scale(maps)
+        cmap, scale = draw.map_style(maps)
         column = [axes[row * cols + col] for row in range(len(x))]
         for row, ax in enumerate(column):
             heading = f"{name}\n{draw.shape_text(out.shape[1:])}" if row == 0 else None
-            draw.show_image(ax, maps[row], title=heading, cmap=draw.UNSIGNED_CMAP, **scale)
+            draw.show_image(ax, maps[row], title=heading, cmap=cmap, **scale)
         draw.colorbar(fig, column, "mean activation", location="bottom", shrink=0.9)
     fig.suptitle("How different images flow through the network (mean over channels; one scale per column)",
                  fontsize=draw.FIGURE_TITLE_SIZE)
