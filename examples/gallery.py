@@ -11,11 +11,17 @@ Train the two seed models on the real data, then draw the gallery from them::
 file records what it was trained on, so the views find its test images (MNIST's need
 ``--data-dir``). The figures go to ``docs/images/gallery/<dataset>/`` (the convolution as one frame of its
 GIF) and the page is written anew around them.
+
+It also runs the learner's notebook ``examples/look_inside.ipynb`` top to bottom and stores it
+with its outputs, so that its figures show wherever the notebook is browsed (``--skip-notebook``
+leaves it as it is).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import io
 import json
 import shutil
 import sys
@@ -77,8 +83,7 @@ def draw(model: str, dataset: str, out: Path, data_dir: str | None, image_index:
         out.mkdir(parents=True)
         kept = []
         for name in sorted(Path(path).name for path in written):
-            # 256 colours are plenty for a figure and make the page's pictures 2.5x smaller.
-            Image.open(Path(scratch) / name).convert("RGB").quantize(colors=256).save(out / name, optimize=True)
+            (out / name).write_bytes(small_png((Path(scratch) / name).read_bytes()))
             kept.append(out / name)
     print(f"{dataset}: {len(kept)} figures in {out}")
     return kept
@@ -114,6 +119,31 @@ def page(figures: dict[str, list[Path]], page_path: Path, models: dict[str, str]
     return "\n".join(lines).rstrip() + "\n"
 
 
+def small_png(data: bytes) -> bytes:
+    """A PNG in 256 colours: plenty for a figure, and 2.5x smaller."""
+    out = io.BytesIO()
+    Image.open(io.BytesIO(data)).convert("RGB").quantize(colors=256).save(out, "PNG", optimize=True)
+    return out.getvalue()
+
+
+def render_notebook(path: Path) -> int:
+    """Execute the notebook at ``path`` (in a scratch folder) and store it with its outputs;
+    return its size in bytes. Needs the test extra (nbclient, ipykernel)."""
+    import nbclient
+    import nbformat
+    notebook = nbformat.read(path, as_version=4)
+    with tempfile.TemporaryDirectory() as scratch:
+        nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
+                                resources={"metadata": {"path": scratch}}).execute()
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if "image/png" in data:
+                data["image/png"] = base64.b64encode(small_png(base64.b64decode(data["image/png"]))).decode()
+    nbformat.write(notebook, path)
+    return path.stat().st_size
+
+
 def main(argv=None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mnist-model", required=True, help="a .minicnn model trained on MNIST")
@@ -122,6 +152,7 @@ def main(argv=None) -> Path:
     parser.add_argument("--docs", default=str(ROOT / "docs"), help="the docs folder to write into")
     parser.add_argument("--mnist-index", type=int, default=0, help="which MNIST test image to look at")
     parser.add_argument("--cifar10-index", type=int, default=1000, help="which CIFAR-10 test image")
+    parser.add_argument("--skip-notebook", action="store_true", help="do not run and store the notebook")
     args = parser.parse_args(argv)
     for path in (args.mnist_model, args.cifar10_model):
         if not Path(path).exists():
@@ -134,6 +165,9 @@ def main(argv=None) -> Path:
     page_path = docs / "gallery.md"
     page_path.write_text(page(figures, page_path, {"mnist": args.mnist_model, "cifar10": args.cifar10_model}))
     print(f"wrote {page_path}")
+    if not args.skip_notebook:
+        notebook = Path(__file__).with_name("look_inside.ipynb")
+        print(f"ran {notebook} and stored its outputs: {render_notebook(notebook) / 1e6:.1f} MB")
     return page_path
 
 

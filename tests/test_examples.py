@@ -62,7 +62,7 @@ def test_visualize_layers_writes_every_figure(quickstart_model, tmp_path):
 def test_gallery_page_shows_every_figure_of_both_models(quickstart_model, tmp_path):
     """``gallery.py`` draws both models' figures and writes a page that shows each of them."""
     out = run_script("gallery.py", "--mnist-model", str(quickstart_model), "--cifar10-model",
-                     str(quickstart_model), "--docs", str(tmp_path))
+                     str(quickstart_model), "--docs", str(tmp_path), "--skip-notebook")
     page = (tmp_path / "gallery.md").read_text()
     for dataset in ("mnist", "cifar10"):
         figures = sorted((tmp_path / "images" / "gallery" / dataset).iterdir())
@@ -97,6 +97,19 @@ def test_look_inside_notebook_executes(tmp_path):
     assert len(figures) == 18                    # one per figure cell
     assert any("image/gif" in o.get("data", {}) for o in outputs)
     assert (tmp_path / "out" / "look_inside_convolution.gif").exists()
+
+
+def test_look_inside_notebook_is_stored_with_its_figures():
+    """The committed notebook shows its figures to anyone browsing it (``examples/gallery.py`` runs
+    it and stores the outputs): every code cell ran, in order, without errors, and kept small."""
+    notebook = json.loads((ROOT / "examples" / "look_inside.ipynb").read_text())
+    code = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
+    assert [cell["execution_count"] for cell in code] == list(range(1, len(code) + 1))
+    outputs = [o for cell in code for o in cell["outputs"]]
+    assert not [o for o in outputs if o["output_type"] == "error"]
+    assert sum("image/png" in o.get("data", {}) for o in outputs) == 18
+    assert sum("image/gif" in o.get("data", {}) for o in outputs) == 1
+    assert (ROOT / "examples" / "look_inside.ipynb").stat().st_size < 1_500_000
 
 
 @needs_mnist

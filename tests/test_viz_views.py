@@ -142,6 +142,8 @@ def test_layer_progression_compare_and_heatmaps(trained):
     conv2_maps = model.trace(x[:3]).outputs["conv2"].mean(axis=-1)
     assert {panels[k].images[0].get_clim() for k in (2, 5, 8)} == {(conv2_maps.min(), conv2_maps.max())}
     assert panels[1].images[0].get_clim() != panels[2].images[0].get_clim()
+    separate = viz.compare_images(model, x[:3], ["conv1", "conv2"], per_panel_scale=True)
+    assert len(_colorbars(separate)) == 0 and "each panel scaled on its own" in separate._suptitle.get_text()
 
     fig = viz.activation_heatmaps(model, x[0], ["conv1", "conv2"])
     panels = _panels(fig)

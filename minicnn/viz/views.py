@@ -216,12 +216,14 @@ def _percent(p: float) -> str:
 
 
 def compare_images(model, images: np.ndarray, layers: Sequence | None = None,
-                   titles: Sequence[str] | None = None, fig: Figure | None = None) -> Figure:
+                   titles: Sequence[str] | None = None, fig: Figure | None = None,
+                   per_panel_scale: bool = False) -> Figure:
     """Rows = images, columns = the input then each layer's channel-mean map.
 
     Each layer's column has one colour scale for all images, with its
     colorbar below: down a column the maps compare directly (layers differ in
-    size, so each column gets its own scale).
+    size, so each column gets its own scale). ``per_panel_scale=True``
+    stretches every map on its own (and draws no colorbars).
     """
     x = probe.as_batch(model, images)
     layers = list(layers) if layers is not None else spatial_layers(model)
@@ -237,9 +239,11 @@ def compare_images(model, images: np.ndarray, layers: Sequence | None = None,
         column = [axes[row * cols + col] for row in range(len(x))]
         for row, ax in enumerate(column):
             heading = f"{name}\n{draw.shape_text(out.shape[1:])}" if row == 0 else None
-            draw.show_image(ax, maps[row], title=heading, cmap=cmap, **scale)
-        draw.colorbar(fig, column, "mean activation", location="bottom", shrink=0.9)
-    fig.suptitle("How different images flow through the network (mean over channels; one scale per column)",
+            draw.show_image(ax, maps[row], title=heading, cmap=cmap, **({} if per_panel_scale else scale))
+        if not per_panel_scale:
+            draw.colorbar(fig, column, "mean activation", location="bottom", shrink=0.9)
+    how = "each panel scaled on its own" if per_panel_scale else "one scale per column"
+    fig.suptitle(f"How different images flow through the network (mean over channels; {how})",
                  fontsize=draw.FIGURE_TITLE_SIZE)
     return fig
 
