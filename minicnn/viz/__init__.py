@@ -1,7 +1,10 @@
 """Look inside a network: the seed notebooks' views, attribution and gradient views.
 
 Every view is one call on any ``Sequential`` model and returns a
-``matplotlib.figure.Figure`` (never ``plt.show()``; works headless)::
+``matplotlib.figure.Figure`` (never ``plt.show()``; works headless). Every map
+has a colorbar and one colour scale per figure (or per row or column, where
+they hold different quantities; ``draw.py`` holds the rules): signed values on
+a diverging map centred at 0, others on a sequential one::
 
     from minicnn import viz
     viz.feature_maps(model, image, "conv1")
@@ -20,7 +23,7 @@ module                   what it holds
 ``maximize``             activation maximization, ``maximized_inputs`` (a grid)
 ``gradients``            gradient maps, weight gradients, ``GradientFlow`` callback
 ``receptive_field``      theoretical vs effective receptive field
-``animation``            convolution (forward and backward) as a GIF
+``animation``            convolution (forward and backward) as a GIF, or one frame
 =======================  ====================================================
 """
 
