@@ -156,6 +156,20 @@ def test_layer_progression_compare_and_heatmaps(trained):
     assert heat.get_clim()[1] == pytest.approx(float(drawn.max()), rel=1e-6)
 
 
+def test_value_scales():
+    draw = viz.draw
+    assert draw.value_scale(np.array([0.5, 2.0])) == {"vmin": 0.5, "vmax": 2.0}
+    assert draw.value_scale(np.array([-0.5, 2.0]), signed=True) == {"vmin": -2.0, "vmax": 2.0}
+    # constant arrays keep their value visible: the scale runs from 0 to it
+    assert draw.value_scale(np.full(4, 0.25)) == {"vmin": 0.0, "vmax": 0.25}
+    assert draw.value_scale(np.full(4, -3.0)) == {"vmin": -3.0, "vmax": 0.0}
+    assert draw.value_scale(np.zeros(4)) == {"vmin": 0.0, "vmax": 1.0}
+    assert draw.value_scale(np.zeros(4), signed=True) == {"vmin": -1.0, "vmax": 1.0}
+    assert draw.map_style(np.array([0.0, 3.0])) == (draw.UNSIGNED_CMAP, {"vmin": 0.0, "vmax": 3.0})
+    assert draw.map_style(np.array([-1.0, 3.0])) == (draw.SIGNED_CMAP, {"vmin": -3.0, "vmax": 3.0})
+    assert draw.map_style(np.array([-1.0, 3.0]), "magma")[0] == "magma"
+
+
 def test_no_view_uses_jet():
     import pathlib
     sources = pathlib.Path(viz.__file__).parent.glob("*.py")

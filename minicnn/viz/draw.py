@@ -1,4 +1,10 @@
-"""Small drawing helpers shared by the views: grids, image display, scaling.
+"""Small drawing helpers shared by the views: grids, image display, colour scales.
+
+**Colour scales.** Every map is drawn on a scale shared by all the panels of a
+figure that show the same quantity (``value_scale``, ``map_style``), with a
+colorbar (``colorbar``): signed quantities on ``SIGNED_CMAP`` centred at 0,
+others on ``UNSIGNED_CMAP`` (or ``HEAT_CMAP`` over an image). Small arrays carry
+their numbers (``write_values``).
 
 Figures are made with ``matplotlib.pyplot`` so that ``plt.show()`` (or a
 notebook) displays them, but no view ever calls ``plt.show()`` itself; scripts
@@ -74,8 +80,13 @@ def value_scale(values: np.ndarray, signed: bool = False) -> dict[str, float]:
         limit = limit or 1.0
         return {"vmin": -limit, "vmax": limit}
     low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 1.0)
-    if high <= low:
-        low, high = (0.0, low) if low > 0 else (low, low + 1.0) if low == 0 else (low, 0.0)
+    if high <= low:            # constant: scale from 0 to the value, so it shows at its size
+        if low > 0:
+            low = 0.0
+        elif low < 0:
+            high = 0.0
+        else:
+            high = 1.0
     return {"vmin": low, "vmax": high}
 
 

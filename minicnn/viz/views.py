@@ -128,7 +128,7 @@ def filters(model, layer, max_filters: int = 64, cols: int = 8, fig: Figure | No
     return fig
 
 
-def _channel_mean_maps(model, outputs: dict, layers: Sequence, view: str) -> list[tuple[str, np.ndarray]]:
+def _spatial_outputs(model, outputs: dict, layers: Sequence, view: str) -> list[tuple[str, np.ndarray]]:
     """(name, output) of each chosen layer, checked to be a stack of (H, W, C) maps."""
     chosen = []
     for layer in layers:
@@ -148,7 +148,7 @@ def layer_progression(model, image: np.ndarray, layers: Sequence | None = None,
     """
     x = _one_image(model, image)
     layers = list(layers) if layers is not None else spatial_layers(model)
-    chosen = _channel_mean_maps(model, probe.forward_to(model, x), layers, "layer_progression")
+    chosen = _spatial_outputs(model, probe.forward_to(model, x), layers, "layer_progression")
     maps = [out[0].mean(axis=-1) for _, out in chosen]
     cmap, scale = draw.map_style(np.concatenate([m.ravel() for m in maps])) if maps else (None, {})
     fig, axes = draw.grid(len(chosen) + 1, len(chosen) + 1, panel=2.2, fig=fig)
@@ -227,7 +227,7 @@ def compare_images(model, images: np.ndarray, layers: Sequence | None = None,
     """
     x = probe.as_batch(model, images)
     layers = list(layers) if layers is not None else spatial_layers(model)
-    chosen = _channel_mean_maps(model, probe.forward_to(model, x), layers, "compare_images")
+    chosen = _spatial_outputs(model, probe.forward_to(model, x), layers, "compare_images")
     cols = len(chosen) + 1
     fig, axes = draw.grid(len(x) * cols, cols, panel=1.8, fig=fig)
     for row in range(len(x)):
@@ -257,7 +257,7 @@ def activation_heatmaps(model, image: np.ndarray, layers: Sequence | None = None
     """
     x = _one_image(model, image)
     layers = list(layers) if layers is not None else spatial_layers(model)
-    chosen = _channel_mean_maps(model, probe.forward_to(model, x), layers, "activation_heatmaps")
+    chosen = _spatial_outputs(model, probe.forward_to(model, x), layers, "activation_heatmaps")
     height, width = x.shape[1:3]
     heats = [draw.upsample(out[0].max(axis=-1), height, width) for _, out in chosen]
     scale = draw.value_scale(np.stack(heats)) if heats else {}
