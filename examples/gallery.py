@@ -14,13 +14,15 @@ GIF) and the page is written anew around them.
 
 It also runs the learner's notebook ``examples/look_inside.ipynb`` top to bottom and stores it
 with its outputs, so that its figures show wherever the notebook is browsed (``--skip-notebook``
-leaves it as it is).
+leaves it as it is; ``--notebook-only`` does only that, with no models needed). The notebook's
+metadata keeps a digest of the code its outputs came from, so a test can tell stale outputs.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
 import io
 import json
 import shutil
@@ -126,6 +128,14 @@ def small_png(data: bytes) -> bytes:
     return out.getvalue()
 
 
+def code_digest(notebook) -> str:
+    """SHA-256 of the notebook's code cells, in order: what its stored outputs came from."""
+    sources = [cell["source"] for cell in notebook["cells"] if cell["cell_type"] == "code"]
+    # in the file a source is a list of lines; nbformat's objects hold one string
+    code = "\n\0".join("".join(source) if isinstance(source, list) else source for source in sources)
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
 def render_notebook(path: Path) -> int:
     """Execute the notebook at ``path`` (in a scratch folder) and store it with its outputs;
     return its size in bytes. Needs the test extra (nbclient, ipykernel)."""
@@ -140,20 +150,28 @@ def render_notebook(path: Path) -> int:
             data = output.get("data", {})
             if "image/png" in data:
                 data["image/png"] = base64.b64encode(small_png(base64.b64decode(data["image/png"]))).decode()
+    notebook.metadata["minicnn_outputs_from"] = code_digest(notebook)
     nbformat.write(notebook, path)
     return path.stat().st_size
 
 
 def main(argv=None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--mnist-model", required=True, help="a .minicnn model trained on MNIST")
-    parser.add_argument("--cifar10-model", required=True, help="a .minicnn model trained on CIFAR-10")
+    parser.add_argument("--mnist-model", help="a .minicnn model trained on MNIST")
+    parser.add_argument("--cifar10-model", help="a .minicnn model trained on CIFAR-10")
     parser.add_argument("--data-dir", default=None, help="folder holding mnist/ (for the MNIST test images)")
     parser.add_argument("--docs", default=str(ROOT / "docs"), help="the docs folder to write into")
     parser.add_argument("--mnist-index", type=int, default=0, help="which MNIST test image to look at")
     parser.add_argument("--cifar10-index", type=int, default=1000, help="which CIFAR-10 test image")
     parser.add_argument("--skip-notebook", action="store_true", help="do not run and store the notebook")
+    parser.add_argument("--notebook-only", action="store_true", help="only run and store the notebook")
     args = parser.parse_args(argv)
+    notebook = Path(__file__).with_name("look_inside.ipynb")
+    if args.notebook_only:
+        print(f"ran {notebook} and stored its outputs: {render_notebook(notebook) / 1e6:.1f} MB")
+        return notebook
+    if not (args.mnist_model and args.cifar10_model):
+        parser.error("--mnist-model and --cifar10-model are needed (or --notebook-only)")
     for path in (args.mnist_model, args.cifar10_model):
         if not Path(path).exists():
             sys.exit(f"No model at {path}: train it first (see the commands at the top of {__file__})")
@@ -166,7 +184,6 @@ def main(argv=None) -> Path:
     page_path.write_text(page(figures, page_path, {"mnist": args.mnist_model, "cifar10": args.cifar10_model}))
     print(f"wrote {page_path}")
     if not args.skip_notebook:
-        notebook = Path(__file__).with_name("look_inside.ipynb")
         print(f"ran {notebook} and stored its outputs: {render_notebook(notebook) / 1e6:.1f} MB")
     return page_path
 

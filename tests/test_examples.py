@@ -110,6 +110,16 @@ def test_look_inside_notebook_is_stored_with_its_figures():
     assert sum("image/png" in o.get("data", {}) for o in outputs) == 18
     assert sum("image/gif" in o.get("data", {}) for o in outputs) == 1
     assert (ROOT / "examples" / "look_inside.ipynb").stat().st_size < 1_500_000
+    # the outputs came from the code as it is now (after a change: python examples/gallery.py --notebook-only)
+    spec = importlib.util.spec_from_file_location("gallery", ROOT / "examples" / "gallery.py")
+    sys.path.insert(0, str(ROOT / "examples"))
+    try:
+        gallery = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(gallery)
+    finally:
+        sys.path.remove(str(ROOT / "examples"))
+    assert notebook["metadata"].get("minicnn_outputs_from") == gallery.code_digest(notebook), \
+        "the notebook's stored outputs are stale: python examples/gallery.py --notebook-only"
 
 
 @needs_mnist

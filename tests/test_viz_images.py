@@ -41,6 +41,8 @@ from matplotlib.text import Text  # noqa: E402
 import minicnn  # noqa: E402
 from minicnn import layers, viz  # noqa: E402
 
+from .test_viz_views import small_cnn  # noqa: E402
+
 BASELINES = Path(__file__).parent / "baseline_images"
 WRITE = os.environ.get("MINICNN_WRITE_BASELINES") == "1"
 TOLERANCE = 2.0
@@ -50,17 +52,7 @@ changes in ``test_the_comparison_sees_a_changed_figure`` by 24 (another image), 
 
 
 def _grey_model():
-    minicnn.set_seed(7)
-    return minicnn.Sequential([
-        layers.Input((16, 16, 1)),
-        layers.Conv2D(8, 3, padding="same", activation="relu", name="conv1"),
-        layers.MaxPool2D(name="pool1"),
-        layers.Conv2D(8, 3, padding="same", activation="relu", name="conv2"),
-        layers.MaxPool2D(name="pool2"),
-        layers.Flatten(name="flatten"),
-        layers.Dense(12, activation="relu", name="dense"),
-        layers.Dense(4, activation="softmax", name="predictions"),
-    ], name="pinned_grey", seed=7)
+    return small_cnn((16, 16, 1), (8, 8), 12, 4, "pinned_grey", seed=7)
 
 
 def _rgb_model():

@@ -19,21 +19,27 @@ from minicnn import layers, viz, zoo  # noqa: E402
 from minicnn.errors import ConfigError, ShapeError  # noqa: E402
 
 
+def small_cnn(input_shape, filters: tuple[int, int], units: int, classes: int, name: str,
+              seed: int) -> minicnn.Sequential:
+    """Two conv + pool stages (conv1, pool1, conv2, pool2), then flatten, dense and predictions."""
+    return minicnn.Sequential([
+        layers.Input(input_shape),
+        layers.Conv2D(filters[0], 3, padding="same", activation="relu", name="conv1"),
+        layers.MaxPool2D(name="pool1"),
+        layers.Conv2D(filters[1], 3, padding="same", activation="relu", name="conv2"),
+        layers.MaxPool2D(name="pool2"),
+        layers.Flatten(name="flatten"),
+        layers.Dense(units, activation="relu", name="dense"),
+        layers.Dense(classes, activation="softmax", name="predictions"),
+    ], name=name, seed=seed)
+
+
 @functools.lru_cache(maxsize=None)
 def _trained():
     """A small CNN trained for 2 epochs on the shapes dataset (cached for the module)."""
     from minicnn.datasets import load_shapes, scale_images
     (x, y), (xt, yt) = load_shapes(n=1200, seed=0)
-    model = minicnn.Sequential([
-        layers.Input((28, 28, 1)),
-        layers.Conv2D(32, 3, padding="same", activation="relu", name="conv1"),
-        layers.MaxPool2D(name="pool1"),
-        layers.Conv2D(16, 3, padding="same", activation="relu", name="conv2"),
-        layers.MaxPool2D(name="pool2"),
-        layers.Flatten(name="flatten"),
-        layers.Dense(32, activation="relu", name="dense"),
-        layers.Dense(10, activation="softmax", name="predictions"),
-    ], name="viz_model", seed=0)
+    model = small_cnn((28, 28, 1), (32, 16), 32, 10, "viz_model", seed=0)
     model.compile("sparse_categorical_crossentropy", minicnn.optimizers.Adam(0.003), metrics=["accuracy"])
     history = model.fit(scale_images(x), y, epochs=2, verbose=0, validation_split=0.1)
     return model, history, scale_images(xt), yt
