@@ -188,7 +188,7 @@ class ConvolutionFilm:
                      **draw.value_scale(part.plane, signed=signed))
         if self.small:       # the numbers under the window, which the sum multiplies
             for (i, j), value in np.ndenumerate(part.plane[top:top + kh, left:left + kw]):
-                ax_in.text(left + j, top + i, f"{value:.2f}", ha="center", va="center", fontsize=6,
+                ax_in.text(left + j, top + i, f"{value:.2f}", ha="center", va="center", fontsize=7,
                            bbox={"boxstyle": "square,pad=0.05", "facecolor": "white", "alpha": 0.7,
                                  "linewidth": 0})
         ax_in.add_patch(Rectangle((left - 0.5, top - 0.5), kw, kh, fill=False, edgecolor="red", linewidth=2))
@@ -202,7 +202,7 @@ class ConvolutionFilm:
         ax_out.add_patch(Rectangle((frame.position[1] - 0.5, frame.position[0] - 0.5), 1, 1,
                                    fill=False, edgecolor="red", linewidth=2))
         ax_out.text(frame.position[1], frame.position[0], f"{frame.value:.2f}", ha="center", va="center",
-                    fontsize=6)
+                    fontsize=7)
         ax_out.set_title(f"{part.result_name}{list(frame.position)} = sum(window * kernel) = {frame.value:.3f}",
                          fontsize=draw.PANEL_TITLE_SIZE)
         fig.suptitle(part.title, fontsize=draw.FIGURE_TITLE_SIZE)
