@@ -32,6 +32,8 @@ ACCURACY_RUNS = [
     ("quickstart.json", "the quickstart CNN on the built-in shapes (Adam 3e-3, 5 epochs)"),
     ("mnist_mlp_seed0.json", "the seed MLP on MNIST (SGD 0.05, 10 epochs)"),
     ("mnist_cnn_seed0.json", "the seed CNN \"kconv\" on MNIST (Adam, 5 epochs)"),
+    ("cifar10_cnn_seed_recipe.json", "the seed CIFAR-10 CNN, its whole recipe (Adam 5e-4, 10 epochs): "
+                                     "the gallery's model"),
     ("strong_recipe/minicnn.json", "the strong CIFAR-10 recipe (`--recipe strong`)"),
 ]
 FIT_RUNS = [
