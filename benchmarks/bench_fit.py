@@ -131,8 +131,9 @@ def main(argv=None) -> dict:
     out = Path(args.out) / ("" if args.recipe == "seed" else "strong_recipe")
     out.mkdir(parents=True, exist_ok=True)
     (out / "fit.json").write_text(json.dumps(results, indent=1))
-    (out / "fit.md").write_text(report(results, args.recipe))
-    print("\n".join(lines))
+    page = report(results, args.recipe)
+    (out / "fit.md").write_text(page)
+    print(page, end="")
     return results
 
 
