@@ -101,7 +101,8 @@ def report(results: dict, recipe: str) -> str:
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--images", required=True, help="a CIFAR-10 class-folder copy (folder or zip) with train/ and test/")
+    parser.add_argument("--images", required=True,
+                        help="a CIFAR-10 class-folder copy (folder or zip) with train/ and test/")
     parser.add_argument("--recipe", choices=["seed", "strong"], default="seed")
     parser.add_argument("--epochs", type=int, default=None, help="default: 1 (seed), 22 (strong)")
     parser.add_argument("--limit", type=int, default=0, help="train on the first N shuffled images only")

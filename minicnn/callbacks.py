@@ -271,7 +271,6 @@ class LearningRateScheduler(_RecordsTheRate):
             print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {float(rate)}.")
 
 
-
 class ReduceLROnPlateau(_RecordsTheRate):
     def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10, verbose: int = 0,
                  mode: str = "auto", min_delta: float = 1e-4, cooldown: int = 0, min_lr: float = 0.0) -> None:

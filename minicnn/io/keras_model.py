@@ -56,7 +56,8 @@ IGNORED_AT = {
     "data_format": "channels_last", "dilation_rate": [1, 1], "groups": 1, "activity_regularizer": None,
     "kernel_constraint": None, "bias_constraint": None, "depthwise_constraint": None, "beta_constraint": None,
     "gamma_constraint": None, "beta_regularizer": None, "gamma_regularizer": None, "quantization_config": None,
-    "lora_rank": None, "lora_alpha": None, "noise_shape": None, "synchronized": False, "renorm": False, "renorm_clipping": None, "sparse": False, "ragged": False,
+    "lora_rank": None, "lora_alpha": None, "noise_shape": None, "synchronized": False, "renorm": False,
+    "renorm_clipping": None, "sparse": False, "ragged": False,
     "optional": False, "keepdims": False,
 }
 IGNORED_AT_BY_CLASS = {"BatchNormalization": {"axis": -1, "center": True, "scale": True},

@@ -139,8 +139,8 @@ class RandomCrop(RandomAugmentation):
                 image[t:t + self.height, l:l + self.width] = g
         else:
             top, left, rows, cols = self._window
-            dx[:, top:top + rows, left:left + cols] = np.einsum("ih,nijc,jw->nhwc", self._row_matrix, dy, self._column_matrix,
-                                                                optimize=True)
+            dx[:, top:top + rows, left:left + cols] = np.einsum("ih,nijc,jw->nhwc", self._row_matrix, dy,
+                                                                self._column_matrix, optimize=True)
         return dx
 
     def get_config(self):

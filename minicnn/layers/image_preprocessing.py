@@ -81,14 +81,15 @@ class Resizing(Layer):
     def forward(self, x, training=False):
         top, left, rows, cols = self._window
         window = x[:, top:top + rows, left:left + cols]
-        return np.einsum("ih,nhwc,jw->nijc", self._row_matrix.astype(x.dtype), window, self._column_matrix.astype(x.dtype),
-                         optimize=True)
+        return np.einsum("ih,nhwc,jw->nijc", self._row_matrix.astype(x.dtype), window,
+                         self._column_matrix.astype(x.dtype), optimize=True)
 
     def backward(self, dy):
         top, left, rows, cols = self._window
         dx = np.zeros((len(dy),) + self.input_shape, dtype=dy.dtype)
         dx[:, top:top + rows, left:left + cols] = np.einsum(
-            "ih,nijc,jw->nhwc", self._row_matrix.astype(dy.dtype), dy, self._column_matrix.astype(dy.dtype), optimize=True)
+            "ih,nijc,jw->nhwc", self._row_matrix.astype(dy.dtype), dy, self._column_matrix.astype(dy.dtype),
+            optimize=True)
         return dx
 
     def get_config(self):

@@ -163,8 +163,19 @@ class ConvolutionFilm:
                                    back_plane, kernel[::-1, ::-1], "dx",
                                    list(backward_frames(image.shape, kernel, dy, stride, padding))))
         self.schedule = [(part, frame) for part in self.parts for frame in part.frames]
+        # One scale per panel for the whole film (worked out once here, not per frame).
         self.kernel_scale = draw.value_scale(kernel, signed=True)
+        self.plane_style = {part.result_name: self._plane_style(part.plane) for part in self.parts}
+        self.result_scale = {part.result_name: draw.value_scale(part.frames[-1].result, signed=True)
+                             for part in self.parts}
         self.small = plane.size <= 400            # numbers fit in every cell up to 20x20
+
+    @staticmethod
+    def _plane_style(plane: np.ndarray) -> tuple[str, dict[str, float]]:
+        """An image in grey from its min to its max; a plane with negative values (a gradient)
+        on the diverging map centred at 0."""
+        signed = bool((plane < 0).any())
+        return (draw.SIGNED_CMAP if signed else "gray"), draw.value_scale(plane, signed=signed)
 
     def __len__(self) -> int:
         return len(self.schedule)
@@ -183,9 +194,8 @@ class ConvolutionFilm:
         forward = part.result_name == "y"
         kh, kw = part.kernel.shape
         top, left = frame.window
-        signed = bool((part.plane < 0).any())
-        ax_in.imshow(part.plane, cmap=draw.SIGNED_CMAP if signed else "gray",
-                     **draw.value_scale(part.plane, signed=signed))
+        plane_cmap, plane_scale = self.plane_style[part.result_name]
+        ax_in.imshow(part.plane, cmap=plane_cmap, **plane_scale)
         if self.small:       # the numbers under the window, which the sum multiplies
             for (i, j), value in np.ndenumerate(part.plane[top:top + kh, left:left + kw]):
                 ax_in.text(left + j, top + i, f"{value:.2f}", ha="center", va="center", fontsize=7,
@@ -198,7 +208,7 @@ class ConvolutionFilm:
         ax_k.set_title("kernel" if forward else "kernel flipped by 180 degrees", fontsize=draw.PANEL_TITLE_SIZE)
         ax_out.set_facecolor("0.8")       # grey: not computed yet (white is 0 on the diverging map)
         ax_out.imshow(np.ma.masked_invalid(frame.result), cmap=draw.SIGNED_CMAP,
-                      **draw.value_scale(part.frames[-1].result, signed=True))
+                      **self.result_scale[part.result_name])
         ax_out.add_patch(Rectangle((frame.position[1] - 0.5, frame.position[0] - 0.5), 1, 1,
                                    fill=False, edgecolor="red", linewidth=2))
         ax_out.text(frame.position[1], frame.position[0], f"{frame.value:.2f}", ha="center", va="center",

@@ -106,6 +106,12 @@ def colorbar(fig: Figure, axes, label: str, **kwargs):
     return fig.colorbar(first.images[-1], ax=axes, label=label, **kwargs)
 
 
+def flag_all_zero(label: str, values: np.ndarray) -> str:
+    """A panel's title, flagged "all 0" when its map is 0 everywhere (behind a ReLU: nothing the
+    channel looks for is in the image; on every image: a dead channel, with no gradient)."""
+    return label if np.any(values) else f"{label}: all 0"
+
+
 def range_text(scale: dict[str, float]) -> str:
     """``{"vmin": -0.5, "vmax": 0.5}`` -> ``-0.5 to 0.5``."""
     return f"{scale['vmin']:.3g} to {scale['vmax']:.3g}"

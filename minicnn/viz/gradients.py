@@ -79,7 +79,7 @@ def gradient_maps(trace, layer: str, sample: int | None = None, max_maps: int = 
         if c >= count:
             top.remove(), bottom.remove()
             continue
-        draw.show_image(top, a[:, :, c], title=f"A[{c}]" if a[:, :, c].any() else f"A[{c}]: all 0",
+        draw.show_image(top, a[:, :, c], title=draw.flag_all_zero(f"A[{c}]", a[:, :, c]),
                         cmap=activation_cmap, **activation_scale)
         draw.show_image(bottom, g[:, :, c], title=f"dL/dA[{c}]", cmap=draw.SIGNED_CMAP, **gradient_scale)
     for pair in range(pairs):           # each row its colorbar (one scale per kind of row)
@@ -113,7 +113,7 @@ def weight_gradients(trace, layer: str, max_filters: int = 32, cols: int = 8) ->
         filters = kernel.transpose(3, 0, 1, 2)[:max_filters]                     # (out, kh, kw, in)
         strongest = np.argmax(np.square(filters).sum(axis=(1, 2)), axis=1)    # per filter
         tiles = np.stack([f[:, :, c] for f, c in zip(filters, strongest)])
-        titles = [(f"filter {i}" if kernel.shape[2] == 1 else f"{i} (in {c})") + ("" if f.any() else ": all 0")
+        titles = [draw.flag_all_zero(f"filter {i}" if kernel.shape[2] == 1 else f"{i} (in {c})", f)
                   for i, (f, c) in enumerate(zip(filters, strongest))]
     elif kernel.ndim == 2:      # Dense: (in, out) as one picture
         tiles, titles = kernel[None], [f"dL/dkernel {kernel.shape}"]

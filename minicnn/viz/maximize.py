@@ -132,8 +132,8 @@ def maximized_inputs(model, layer, channels: int | list[int] = 8, cols: int = 4,
     panel is the starting noise, not a picture of what it looks for (start from
     a real image instead, with ``start=``).
     """
-    name = model.layers[probe.layer_index(model, layer)].name
-    count = model.layers[probe.layer_index(model, layer)].output_shape[-1]
+    target = model.layers[probe.layer_index(model, layer)]
+    name, count = target.name, target.output_shape[-1]
     chosen = list(range(min(channels, count))) if isinstance(channels, int) else [int(c) for c in channels]
     fig, axes = draw.grid(len(chosen), cols, panel=1.9, fig=fig)
     stuck = 0

@@ -41,12 +41,6 @@ def spatial_layers(model) -> list[str]:
     return [layer.name for layer in model.layers if len(layer.output_shape) == 3]
 
 
-def _all_zero_title(label: str, values: np.ndarray) -> str:
-    """A panel's title, flagged when the map is 0 everywhere (after a ReLU: nothing it
-    looks for is in the image; on every image: a dead channel)."""
-    return label if values.any() else f"{label}: all 0"
-
-
 def feature_maps(model, image: np.ndarray, layer, max_maps: int = 32, cols: int = 8,
                  cmap: str | None = None, fig: Figure | None = None,
                  per_panel_scale: bool = False) -> Figure:
@@ -72,7 +66,7 @@ def feature_maps(model, image: np.ndarray, layer, max_maps: int = 32, cols: int 
     for channel, ax in enumerate(axes):
         values = out[:, :, channel]
         silent += not values.any()
-        draw.show_image(ax, values, title=_all_zero_title(str(channel), values), cmap=cmap,
+        draw.show_image(ax, values, title=draw.flag_all_zero(str(channel), values), cmap=cmap,
                         **({} if per_panel_scale else scale))
     if not per_panel_scale:
         draw.colorbar(fig, axes, "activation")
@@ -154,7 +148,7 @@ def layer_progression(model, image: np.ndarray, layers: Sequence | None = None,
     fig, axes = draw.grid(len(chosen) + 1, len(chosen) + 1, panel=2.2, fig=fig)
     draw.show_image(axes[0], x[0], title=f"input\n{draw.shape_text(x.shape[1:])}")
     for ax, (name, out), mean_map in zip(axes[1:], chosen, maps):
-        draw.show_image(ax, mean_map, title=_all_zero_title(f"{name}\n{draw.shape_text(out.shape[1:])}", mean_map),
+        draw.show_image(ax, mean_map, title=draw.flag_all_zero(f"{name}\n{draw.shape_text(out.shape[1:])}", mean_map),
                         cmap=cmap, **({} if per_panel_scale else scale))
     if chosen and not per_panel_scale:
         draw.colorbar(fig, axes[1:], "mean activation over channels")
@@ -264,7 +258,7 @@ def activation_heatmaps(model, image: np.ndarray, layers: Sequence | None = None
     fig, axes = draw.grid(len(chosen) + 1, len(chosen) + 1, panel=2.2, fig=fig)
     draw.show_image(axes[0], x[0], title="input")
     for ax, (name, _), heat in zip(axes[1:], chosen, heats):
-        draw.show_image(ax, x[0], title=_all_zero_title(f"{name}\nmax over channels", heat))
+        draw.show_image(ax, x[0], title=draw.flag_all_zero(f"{name}\nmax over channels", heat))
         ax.imshow(heat, cmap=draw.HEAT_CMAP, alpha=alpha,
                   **(draw.value_scale(heat) if per_panel_scale else scale))
     if chosen and not per_panel_scale:
