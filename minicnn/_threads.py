@@ -8,7 +8,9 @@ does not spin; minicnn selects it unless the user set
 whole pass of most memory-bound kernels, so those (im2col/col2im,
 activations, BatchNorm, pooling, Adam) are serial loops and the cores go to
 OpenBLAS's matrix multiplies; only the compute-bound direct convolutions
-(``conv_numba``, ``depthwise_numba``) use ``prange``. Measurements:
+(``conv_numba``, ``depthwise_numba``) use ``prange``. The serial kernels
+release the GIL (``nogil=True``), so that ``predict``'s parts
+(``minicnn/fast/cores.py``) run them on two cores at once. Measurements:
 ``docs/speed.md``.
 """
 

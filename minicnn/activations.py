@@ -111,8 +111,9 @@ class Tanh(ActivationFn):
     name = "tanh"
 
     def forward(self, x):
-        self._y = np.tanh(x)
-        return self._y
+        y = np.tanh(x)
+        self._y = y        # for backward
+        return y
 
     def backward(self, dy):
         return dy * (1 - self._y * self._y)
@@ -129,8 +130,9 @@ class Sigmoid(ActivationFn):
     name = "sigmoid"
 
     def forward(self, x):
-        self._y = sigmoid(x)
-        return self._y
+        y = sigmoid(x)
+        self._y = y        # for backward
+        return y
 
     def backward(self, dy):
         return dy * self._y * (1 - self._y)
@@ -156,8 +158,9 @@ class Softmax(ActivationFn):
         self.axis = axis
 
     def forward(self, x):
-        self._y = softmax(x, self.axis)
-        return self._y
+        y = softmax(x, self.axis)
+        self._y = y        # for backward
+        return y
 
     def backward(self, dy):
         y = self._y

@@ -20,6 +20,8 @@ module             what it accelerates
                    pieces (``Conv2D.convolve``, ...) with the fused kernels below
 ``folding.py``     ``predict``/``evaluate``: BatchNormalization folded into the
                    convolution or Dense before it
+``cores.py``       ``predict``/``evaluate`` on a batch of many images: the batch
+                   cut in parts, each part through the plan on a core of its own
 ``elementwise.py`` ``minicnn/activations.py`` ReLU/LeakyReLU, with the bias add
                    and the bias gradient, one pass each
 ``batchnorm.py``   ``layers/batch_norm.py``'s formulas in two passes each way
@@ -32,7 +34,8 @@ Measurements behind each choice: ``docs/speed.md``.
 """
 
 from .adam import apply_optimizer
+from .cores import SplitPredictPlan
 from .folding import PredictPlan
 from .plan import TrainingPlan
 
-__all__ = ["PredictPlan", "TrainingPlan", "apply_optimizer"]
+__all__ = ["PredictPlan", "SplitPredictPlan", "TrainingPlan", "apply_optimizer"]

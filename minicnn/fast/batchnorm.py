@@ -39,7 +39,7 @@ def backward_reference(dy, x, mean, gamma, inv_std):
     return dx, dgamma, dbeta
 
 
-@njit(cache=True)  # serial on purpose: see docs/speed.md
+@njit(cache=True, nogil=True)  # serial on purpose: see docs/speed.md
 def _shifted_sums(x, shift):
     """Per column, in float64: sum(d) and sum(d^2) with d = x - shift (see forward),
     d itself in float64 (a float32 difference would round)."""
@@ -54,7 +54,7 @@ def _shifted_sums(x, shift):
     return s1, s2
 
 
-@njit(cache=True)  # serial on purpose: see docs/speed.md
+@njit(cache=True, nogil=True)  # serial on purpose: see docs/speed.md
 def _grad_sums(dy, x, mean, inv_std):
     """Per column, in float64: sum(dy) and sum(dy * x_hat), x_hat = (x - mean) * inv_std."""
     m, c = dy.shape
@@ -67,7 +67,7 @@ def _grad_sums(dy, x, mean, inv_std):
     return s1, s2
 
 
-@njit(cache=True)  # serial on purpose: see docs/speed.md
+@njit(cache=True, nogil=True)  # serial on purpose: see docs/speed.md
 def _normalize(x, mean, inv_std, gamma, beta):
     """y = gamma * x_hat + beta, with x_hat = (x - mean) * inv_std."""
     m, c = x.shape
@@ -78,7 +78,7 @@ def _normalize(x, mean, inv_std, gamma, beta):
     return y
 
 
-@njit(cache=True)  # serial on purpose: see docs/speed.md
+@njit(cache=True, nogil=True)  # serial on purpose: see docs/speed.md
 def _grad_input(dy, x, mean, inv_std, scale, mean_dy, mean_dy_xhat):
     m, c = dy.shape
     dx = np.empty_like(dy)
@@ -89,7 +89,7 @@ def _grad_input(dy, x, mean, inv_std, scale, mean_dy, mean_dy_xhat):
     return dx
 
 
-@njit(cache=True)  # serial on purpose: see docs/speed.md
+@njit(cache=True, nogil=True)  # serial on purpose: see docs/speed.md
 def _grad_input_over(dy, x, mean, inv_std, scale, mean_dy, mean_dy_xhat):
     """_grad_input written over dy: a kernel of its own (see elementwise's ``out=``)."""
     m, c = dy.shape

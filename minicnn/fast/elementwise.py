@@ -37,7 +37,7 @@ def leaky_relu_backward_reference(dy: np.ndarray, y: np.ndarray, slope: float) -
     return np.where(y > 0, dy, dy * dy.dtype.type(slope))
 
 
-@njit(cache=True)  # serial on purpose: see docs/speed.md
+@njit(cache=True, nogil=True)  # serial on purpose: see docs/speed.md
 def _leaky_forward_flat(x, slope):
     y = np.empty_like(x)
     s = x.dtype.type(slope)
@@ -47,7 +47,7 @@ def _leaky_forward_flat(x, slope):
     return y
 
 
-@njit(cache=True)  # serial on purpose: see docs/speed.md
+@njit(cache=True, nogil=True)  # serial on purpose: see docs/speed.md
 def _leaky_forward_over(x, slope):
     s = x.dtype.type(slope)
     for i in range(x.size):
@@ -55,7 +55,7 @@ def _leaky_forward_over(x, slope):
         x[i] = v if v > 0 else s * v
 
 
-@njit(cache=True)  # serial on purpose: see docs/speed.md
+@njit(cache=True, nogil=True)  # serial on purpose: see docs/speed.md
 def _leaky_backward_flat(dy, y, slope):
     dx = np.empty_like(dy)
     s = dy.dtype.type(slope)
@@ -64,7 +64,7 @@ def _leaky_backward_flat(dy, y, slope):
     return dx
 
 
-@njit(cache=True)  # serial on purpose: see docs/speed.md
+@njit(cache=True, nogil=True)  # serial on purpose: see docs/speed.md
 def _leaky_backward_over(dy, y, slope):
     s = dy.dtype.type(slope)
     for i in range(dy.size):
@@ -109,7 +109,7 @@ def relu_backward_reference(dy: np.ndarray, y: np.ndarray) -> np.ndarray:
     return dy * (y > 0).astype(dy.dtype)
 
 
-@njit(cache=True)  # serial on purpose: see docs/speed.md
+@njit(cache=True, nogil=True)  # serial on purpose: see docs/speed.md
 def _relu_forward_flat(x):
     y = np.empty_like(x)
     for i in range(x.size):
@@ -118,14 +118,14 @@ def _relu_forward_flat(x):
     return y
 
 
-@njit(cache=True)  # serial on purpose: see docs/speed.md
+@njit(cache=True, nogil=True)  # serial on purpose: see docs/speed.md
 def _relu_forward_over(x):
     for i in range(x.size):
         v = x[i]
         x[i] = 0 if v <= 0 else v
 
 
-@njit(cache=True)  # serial on purpose: see docs/speed.md
+@njit(cache=True, nogil=True)  # serial on purpose: see docs/speed.md
 def _relu_backward_flat(dy, y):
     dx = np.empty_like(dy)
     for i in range(dy.size):
@@ -133,7 +133,7 @@ def _relu_backward_flat(dy, y):
     return dx
 
 
-@njit(cache=True)  # serial on purpose: see docs/speed.md
+@njit(cache=True, nogil=True)  # serial on purpose: see docs/speed.md
 def _relu_backward_over(dy, y):
     for i in range(dy.size):
         dy[i] = dy[i] if y[i] > 0 else 0
@@ -168,7 +168,7 @@ def add_bias_reference(z: np.ndarray, bias: np.ndarray) -> None:
     z += bias
 
 
-@njit(cache=True)  # serial on purpose: see docs/speed.md
+@njit(cache=True, nogil=True)  # serial on purpose: see docs/speed.md
 def _add_bias_rows(z, bias):
     m, c = z.shape
     for i in range(m):
@@ -200,7 +200,7 @@ def bias_leaky_relu_forward_reference(z: np.ndarray, bias: np.ndarray, slope: fl
     return z
 
 
-@njit(cache=True)  # serial on purpose: see docs/speed.md
+@njit(cache=True, nogil=True)  # serial on purpose: see docs/speed.md
 def _bias_leaky_rows(z, bias, slope, leaky):
     """One kernel for both: ``leaky`` False is ReLU (slope unused; NaN passes through)."""
     m, c = z.shape
@@ -243,7 +243,7 @@ def bias_leaky_relu_forward(z: np.ndarray, bias: np.ndarray, slope: float) -> np
 #     dz[i, c] = f'(dy[i, c])        and        dbias[c] += dz[i, c]
 
 
-@njit(cache=True)  # serial on purpose: see docs/speed.md
+@njit(cache=True, nogil=True)  # serial on purpose: see docs/speed.md
 def _column_sums(rows):
     m, c = rows.shape
     sums = np.zeros(c, dtype=np.float64)
@@ -282,7 +282,7 @@ def _gradient_through_relu_family(d, y_value, slope, zero, leaky):
     return d if y_value > 0 else zero
 
 
-@njit(cache=True)  # serial on purpose: see docs/speed.md
+@njit(cache=True, nogil=True)  # serial on purpose: see docs/speed.md
 def _backward_sums_rows(dy, y, slope, leaky):
     """dz (M, C) and its column sums; ``leaky`` False is ReLU (slope unused)."""
     m, c = dy.shape
@@ -296,7 +296,7 @@ def _backward_sums_rows(dy, y, slope, leaky):
     return dz, sums.astype(dy.dtype)
 
 
-@njit(cache=True)  # serial on purpose: see docs/speed.md
+@njit(cache=True, nogil=True)  # serial on purpose: see docs/speed.md
 def _backward_sums_rows_over(dy, y, slope, leaky):
     """The same with dz written over dy (a kernel of its own: see ``out=`` above); -> the sums."""
     m, c = dy.shape
@@ -352,7 +352,7 @@ def capped_relu_backward_reference(dy: np.ndarray, y: np.ndarray, cap: float) ->
     return np.where((y > 0) & (y < cap), dy, dy.dtype.type(0))
 
 
-@njit(cache=True)  # serial on purpose: see docs/speed.md
+@njit(cache=True, nogil=True)  # serial on purpose: see docs/speed.md
 def _capped_forward_flat(x, cap):
     y = np.empty_like(x)
     c = x.dtype.type(cap)
@@ -362,7 +362,7 @@ def _capped_forward_flat(x, cap):
     return y
 
 
-@njit(cache=True)  # serial on purpose: see docs/speed.md
+@njit(cache=True, nogil=True)  # serial on purpose: see docs/speed.md
 def _capped_forward_over(x, cap):
     c = x.dtype.type(cap)
     for i in range(x.size):
@@ -370,7 +370,7 @@ def _capped_forward_over(x, cap):
         x[i] = 0 if v <= 0 else (c if v >= c else v)
 
 
-@njit(cache=True)  # serial on purpose: see docs/speed.md
+@njit(cache=True, nogil=True)  # serial on purpose: see docs/speed.md
 def _capped_backward_flat(dy, y, cap):
     dx = np.empty_like(dy)
     c = y.dtype.type(cap)
@@ -379,7 +379,7 @@ def _capped_backward_flat(dy, y, cap):
     return dx
 
 
-@njit(cache=True)  # serial on purpose: see docs/speed.md
+@njit(cache=True, nogil=True)  # serial on purpose: see docs/speed.md
 def _capped_backward_over(dy, y, cap):
     c = y.dtype.type(cap)
     for i in range(dy.size):

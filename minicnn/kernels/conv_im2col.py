@@ -37,7 +37,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)  # serial on purpose: see docs/speed.md
+@njit(cache=True, nogil=True)  # serial on purpose: see docs/speed.md
 def im2col(x, cols, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w):
     """Fill cols (N*OH*OW, KH*KW*C) from the windows of x (N, H, W, C), zeros over the padding.
 
@@ -65,7 +65,7 @@ def im2col(x, cols, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w)
                             cols[row, base + c] = x[n, h, w, c]
 
 
-@njit(cache=True)  # serial on purpose: see docs/speed.md
+@njit(cache=True, nogil=True)  # serial on purpose: see docs/speed.md
 def _im2col_few_channels(x, cols, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w):
     """im2col with the output column j innermost: the same entries, another order.
 
@@ -92,7 +92,7 @@ def _im2col_few_channels(x, cols, kh, kw, stride_h, stride_w, pad_top, pad_left,
                             cols[first_row + j, col] = 0.0
 
 
-@njit(cache=True)  # serial on purpose: see docs/speed.md
+@njit(cache=True, nogil=True)  # serial on purpose: see docs/speed.md
 def col2im(cols, dx, kh, kw, stride_h, stride_w, pad_top, pad_left, out_h, out_w):
     """The reverse of im2col: add every cols entry back onto its pixel of dx (N, H, W, C).
 

@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
+@njit(cache=True, nogil=True)  # serial on purpose: see minicnn/_threads.py
 def max_pool2d_forward(x, pool_h, pool_w, stride_h, stride_w, pad_top, pad_left, out_h, out_w):
     """Return ``(y, argmax)``: y (N, OH, OW, C) and the flat index h*W + w of each max.
 
@@ -49,7 +49,7 @@ def max_pool2d_forward(x, pool_h, pool_w, stride_h, stride_w, pad_top, pad_left,
     return y, argmax
 
 
-@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
+@njit(cache=True, nogil=True)  # serial on purpose: see minicnn/_threads.py
 def max_pool2d_backward(dy, argmax, in_h, in_w, pool_h, pool_w, stride_h, stride_w, pad_top, pad_left):
     """dx (N, H, W, C): each dy (N, OH, OW, C) value goes to its window's recorded maximum."""
     if stride_h >= pool_h and stride_w >= pool_w:
@@ -69,7 +69,7 @@ def max_pool2d_backward(dy, argmax, in_h, in_w, pool_h, pool_w, stride_h, stride
     return dx
 
 
-@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
+@njit(cache=True, nogil=True)  # serial on purpose: see minicnn/_threads.py
 def _max_pool_backward_tiled(dy, argmax, in_h, in_w, stride_h, stride_w, pad_top, pad_left):
     """The same, when windows do not overlap (stride >= pool size, the usual case).
 
@@ -100,7 +100,7 @@ def _max_pool_backward_tiled(dy, argmax, in_h, in_w, stride_h, stride_w, pad_top
     return dx
 
 
-@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
+@njit(cache=True, nogil=True)  # serial on purpose: see minicnn/_threads.py
 def avg_pool2d_forward(x, pool_h, pool_w, stride_h, stride_w, pad_top, pad_left, out_h, out_w):
     """y (N, OH, OW, C): the mean of the image cells of each window."""
     n_batch, in_h, in_w, chans = x.shape
@@ -123,7 +123,7 @@ def avg_pool2d_forward(x, pool_h, pool_w, stride_h, stride_w, pad_top, pad_left,
     return y
 
 
-@njit(cache=True)  # serial on purpose: see minicnn/_threads.py
+@njit(cache=True, nogil=True)  # serial on purpose: see minicnn/_threads.py
 def avg_pool2d_backward(dy, in_h, in_w, pool_h, pool_w, stride_h, stride_w, pad_top, pad_left):
     """dx (N, H, W, C): each window shares its dy equally among its image cells."""
     n_batch, out_h, out_w, chans = dy.shape

@@ -56,8 +56,9 @@ class GlobalMaxPooling2D(Layer):
 
     def forward(self, x, training=False):
         self._x = x
-        self._y = x.max(axis=(1, 2))
-        return self._y
+        y = x.max(axis=(1, 2))
+        self._y = y        # for backward
+        return y
 
     def backward(self, dy):
         # (N, C) -> (N, 1, 1, C), compared with / broadcast over every pixel of (N, H, W, C)

@@ -308,9 +308,10 @@ class TrainingMixin:
     def _batch_predictor(self, images: int) -> Callable[[np.ndarray], tuple[list[np.ndarray], np.ndarray | None]]:
         """What ``predict`` and ``evaluate`` call on each batch of their ``images`` images:
         ``x -> (the model's outputs, the output layer's logits or None)``. Through the
-        fast plan (BatchNormalization folded: ``minicnn/fast/folding.py``) or the plain layers."""
+        fast plan (BatchNormalization folded: ``minicnn/fast/folding.py``; a batch of
+        many images in parts, one per core: ``minicnn/fast/cores.py``) or the plain layers."""
         if self._uses_plan():
-            return fast.PredictPlan(self._layers, self._sources(), self._output_indices(), images).run
+            return fast.SplitPredictPlan(self._layers, self._sources(), self._output_indices(), images).run
 
         def plain(x: np.ndarray) -> tuple[list[np.ndarray], np.ndarray | None]:
             outputs = self.forward(x)

@@ -1,0 +1,200 @@
+"""``predict`` on every core: the batch cut in parts, one part per core.
+
+What it accelerates: ``PredictPlan.run`` (``folding.py``), the pass behind
+``predict`` and ``evaluate``, on a batch of many images.
+
+Why: on the whole batch, the BLAS splits each matrix product between its
+threads, but the passes between the products - im2col, the bias + activation,
+pooling - are serial Numba loops (``minicnn/_threads.py`` says why), so one
+core works while the other waits, and at the end of every product one thread
+waits for the other. Cut the batch in two and run each half through the whole
+plan on a core of its own, with a one-thread BLAS: every pass, not only the
+products, runs on both cores at once::
+
+    whole batch:   core 0  im2col | product | bias+ReLU | pool | im2col | product ...
+                   core 1    -    | product |     -     |  -   |   -    | product ...
+    in parts:      core 0  images 0-15: im2col | product | bias+ReLU | pool | ...
+                   core 1  images 16-31: im2col | product | bias+ReLU | pool | ...
+
+In inference no image's output depends on another image of the batch, so the
+parts' outputs, stacked, are the whole batch's outputs: the same sums of the
+same products, row by row. To the bit where the BLAS gives a product's rows
+the same bits whatever the other rows (OpenBLAS's SkylakeX kernel); some
+kernels block a sum differently with the number of rows and threads, and
+there the two differ in the last bits (OpenBLAS's Haswell kernel: up to
+2.7e-7, relative, on the seed models; ``tests/test_fast_cores.py``).
+
+A plan runs in parts only as far as its leading entries are steps whose
+inference forward keeps nothing that a second run of the same layer, at the
+same time, could overwrite before it is read (``runs_in_parts``). From the
+first other entry on - a user's layer, a layer with a forward hook, a kernel
+with a parallel loop of its own (Numba's ``workqueue`` pool runs one parallel
+loop at a time) - the parts' values are stacked and the rest runs on the
+whole batch, on the calling thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import numba
+import numpy as np
+
+from .. import activations, config
+from ..layers.activation_layers import Activation, LeakyReLU, ReLU, Softmax
+from ..layers.base import Layer
+from ..layers.conv2d import Conv2D
+from ..layers.dense import Dense
+from ..layers.dropout import Dropout
+from ..layers.global_pooling import GlobalAveragePooling2D, GlobalMaxPooling2D
+from ..layers.merge import Add, Concatenate
+from ..layers.pooling import AveragePooling2D, MaxPooling2D
+from ..layers.reshaping import Flatten, Reshape
+from ..layers.zero_padding import ZeroPadding2D
+from .folding import FoldedStep, PredictPlan
+from .steps import ActivationStep, BatchNormStep, ConvStep, PlainStep, Step
+
+#: Fewer images than this in a part, and the batch runs whole: a part must
+#: outweigh handing it to another thread (measured in docs/speed.md).
+MIN_PART_IMAGES = 12
+
+#: Layers run by their own plain ``forward`` (``PlainStep``) whose inference
+#: forward returns what it computed, not something it keeps on itself.
+_PLAIN_LAYERS_SAFE_IN_PARTS = (
+    MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D,
+    Flatten, Reshape, Dropout, ZeroPadding2D, Add, Concatenate,
+    Activation, ReLU, LeakyReLU, Softmax,
+)
+
+#: minicnn's own activation functions: each returns what it computed.
+_ACTIVATIONS_SAFE_IN_PARTS = (activations.Linear, activations.ReLU, activations.LeakyReLU,
+                              activations.Tanh, activations.Sigmoid, activations.Softmax)
+
+
+def runs_in_parts(step: Step) -> bool:
+    """May two threads run this step's inference forward at once, each on its own
+    images? (Each part has its own steps; the layers and their weights are shared.)"""
+    layer: Layer = step.layer
+    if layer._hooks:
+        return False                 # a hook sees the batch the user passed
+    if isinstance(step, (ConvStep, FoldedStep)):
+        if type(layer.activation) not in _ACTIVATIONS_SAFE_IN_PARTS:
+            return False
+        if type(layer) is Dense:
+            return True
+        # on "numba", and for the depthwise and transposed convolutions, the
+        # kernels run parallel loops of their own
+        return type(layer) is Conv2D and config.get_backend() == "im2col"
+    if isinstance(step, (ActivationStep, BatchNormStep)):
+        return True
+    if isinstance(step, PlainStep):
+        if type(layer) in (Activation, Softmax, ReLU, LeakyReLU):
+            return type(layer.fn) in _ACTIVATIONS_SAFE_IN_PARTS
+        return type(layer) in _PLAIN_LAYERS_SAFE_IN_PARTS
+    return False
+
+
+class _Blas:
+    """The BLAS libraries NumPy calls, found once (threadpoolctl, as in
+    ``minicnn.set_num_threads``), and their thread counts."""
+
+    controllers: list | None = None
+
+    @classmethod
+    def libraries(cls) -> list:
+        if cls.controllers is None:
+            from threadpoolctl import ThreadpoolController
+            cls.controllers = ThreadpoolController().select(user_api="blas").lib_controllers
+        return cls.controllers
+
+    @classmethod
+    def threads(cls) -> int:
+        return min((lib.num_threads for lib in cls.libraries()), default=1)
+
+
+_busy = threading.Lock()            # one predict in parts at a time: they share the BLAS setting
+_workers: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The threads that run every part but the first: one per core beyond the caller's."""
+    global _workers
+    if _workers is None:
+        _workers = ThreadPoolExecutor(max_workers=max(1, numba.config.NUMBA_NUM_THREADS - 1),
+                                      thread_name_prefix="minicnn-part")
+    return _workers
+
+
+class SplitPredictPlan:
+    """A ``PredictPlan`` that runs a batch of many images in parts, one part per core.
+
+    ``layers``, ``sources``, ``outputs``, ``images``: as for ``PredictPlan``
+    (``images``, the whole call's, decides the folding, so that every part folds alike).
+    """
+
+    def __init__(self, layers: list[Layer], sources: list[list[int]], outputs: list[int],
+                 images: int) -> None:
+        self.whole = PredictPlan(layers, sources, outputs, images)
+        self.outputs = outputs
+        #: how many leading entries run in parts
+        self.in_parts = 0
+        for step, _, _ in self.whole.entries:
+            if not runs_in_parts(step):
+                break
+            self.in_parts += 1
+        computed_in_parts = {-1} | {target for _, _, target in self.whole.entries[:self.in_parts]}
+        read_later = {s for _, inputs, _ in self.whole.entries[self.in_parts:] for s in inputs}
+        #: what the parts hand on: their values that later entries read, and outputs
+        self.handed_on = sorted(computed_in_parts & (read_later | set(outputs)))
+        self.cores = min(numba.get_num_threads(), _Blas.threads()) if self.in_parts else 1
+        # one plan per part (each step keeps its own arrays); the first is the whole's
+        self.part_plans = [self.whole] + [PredictPlan(layers, sources, outputs, images)
+                                          for _ in range(self.cores - 1)]
+
+    def parts_for(self, n_images: int) -> int:
+        """How many parts a batch of ``n_images`` runs in (1: whole)."""
+        return max(1, min(self.cores, n_images // MIN_PART_IMAGES))
+
+    def run(self, x: np.ndarray) -> tuple[list[np.ndarray], np.ndarray | None]:
+        """``PredictPlan.run`` on x, in parts when that pays: the same outputs and logits."""
+        parts = self.parts_for(len(x))
+        if parts == 1 or not _busy.acquire(blocking=False):
+            return self.whole.run(x)
+        try:
+            results = self._run_parts(x, parts)
+        finally:
+            _busy.release()
+        values = {s: x if s < 0 else np.concatenate([r[0][s] for r in results])
+                  for s in self.handed_on}
+        logits_parts = [r[1] for r in results]
+        logits = None if any(v is None for v in logits_parts) else np.concatenate(logits_parts)
+        if self.in_parts < len(self.whole.entries):
+            values, logits = self.whole.run_entries(values, self.in_parts, len(self.whole.entries),
+                                                    keep=set(self.outputs))
+        return [values[i] for i in self.outputs], logits
+
+    def _run_parts(self, x: np.ndarray, parts: int) -> list:
+        """Each part's (values handed on, logits), the first on this thread, the others on
+        the worker threads, every one on a one-thread BLAS."""
+        bounds = np.linspace(0, len(x), parts + 1).round().astype(int)
+        keep = set(self.handed_on)
+
+        def part(i: int):
+            plan = self.part_plans[i]
+            return plan.run_entries({-1: x[bounds[i]:bounds[i + 1]]}, 0, self.in_parts, keep)
+
+        libraries = _Blas.libraries()
+        before = [lib.num_threads for lib in libraries]
+        for lib in libraries:
+            lib.set_num_threads(1)
+        futures: list[Future] = []
+        try:
+            futures = [_pool().submit(part, i) for i in range(1, parts)]
+            first = part(0)
+            return [first] + [f.result() for f in futures]
+        finally:
+            for f in futures:
+                f.exception()        # every part done before the BLAS gets its threads back
+            for lib, n in zip(libraries, before):
+                lib.set_num_threads(n)
