@@ -40,6 +40,7 @@ from ..layers.dense import Dense
 from ..layers.depthwise_conv2d import DepthwiseConv2D
 from . import elementwise
 from .plan import fresh_output, readers_of
+from .pooling import pooled_step
 from .steps import ActivationStep, ReluFamily, Step, step_for
 
 
@@ -116,6 +117,12 @@ class PredictPlan:
                 step, covered = folded
                 done.update(covered)
                 self.entries.append((step, sources[i], covered[-1]))
+                continue
+            reader = sole_reader(i)
+            pooled = pooled_step(layer, layers[reader]) if reader is not None else None
+            if pooled is not None:            # a Conv2D and its max-pool: pooling.py
+                done.add(reader)
+                self.entries.append((pooled, sources[i], reader))
                 continue
             step = step_for(layer)
             if isinstance(step, ActivationStep) and len(sources[i]) == 1:
