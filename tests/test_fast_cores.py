@@ -12,6 +12,7 @@ from minicnn import activations, layers, zoo
 from minicnn.fast import cores
 from minicnn.fast.cores import SplitPredictPlan, runs_in_parts
 from minicnn.fast.folding import PredictPlan
+from minicnn.fast.plan import TrainingPlan
 
 
 def _plans(model, images):
@@ -63,6 +64,8 @@ def two_cores(monkeypatch):
     """Parts as on a 2-core machine, on whatever machine runs the tests."""
     monkeypatch.setattr(cores.numba, "get_num_threads", lambda: 2)
     monkeypatch.setattr(cores._Blas, "threads", classmethod(lambda cls: 2))
+    # as if no training step had run since the last predict (the tests before may have trained)
+    monkeypatch.setattr(cores._AfterTraining, "steps_seen", TrainingPlan.steps_run)
 
 
 def _seed_model(name):
@@ -111,6 +114,24 @@ def test_predict_and_evaluate_use_the_parts(two_cores, rng, monkeypatch):
     assert_same_outputs(model.predict(x, batch_size=24, verbose=0), split_out)
     assert model.evaluate(x, y, batch_size=24, verbose=0) == pytest.approx(split_eval, rel=1e-6)
     assert parts_seen == [2, 2, 2, 2]
+
+
+def test_a_call_after_a_training_step_runs_whole_and_the_next_in_parts(two_cores, rng, monkeypatch):
+    model = _seed_model("kconv")
+    x = rng.random((32, 28, 28, 1), dtype=np.float32)
+    parts_seen = []
+    real = SplitPredictPlan._run_parts
+    monkeypatch.setattr(SplitPredictPlan, "_run_parts",
+                        lambda self, x, parts: parts_seen.append(parts) or real(self, x, parts))
+    model.train_on_batch(x, rng.integers(0, 10, 32))
+    after_training = model.predict(x, batch_size=16, verbose=0)     # two batches, both whole
+    assert parts_seen == []
+    model.predict(x, batch_size=32, verbose=0)
+    assert parts_seen == [2]
+    model.train_on_batch(x, rng.integers(0, 10, 32))
+    model.evaluate(x, rng.integers(0, 10, 32), batch_size=32, verbose=0)
+    assert parts_seen == [2]
+    assert after_training.shape == (32, 10)
 
 
 def test_few_images_run_whole(two_cores):

@@ -53,6 +53,7 @@ from ..layers.pooling import AveragePooling2D, MaxPooling2D
 from ..layers.reshaping import Flatten, Reshape
 from ..layers.zero_padding import ZeroPadding2D
 from .folding import FoldedStep, PredictPlan
+from .plan import TrainingPlan
 from .steps import ActivationStep, BatchNormStep, ConvStep, PlainStep, Step
 
 #: Fewer images than this in a part, and the batch runs whole: a part must
@@ -114,6 +115,27 @@ class _Blas:
 
 
 _busy = threading.Lock()            # one predict in parts at a time: they share the BLAS setting
+
+
+class _AfterTraining:
+    """Has a training step run since the last ``predict`` or ``evaluate`` call began?
+
+    After a product on two threads, OpenBLAS's second thread spins for about
+    100 ms, waiting for more work; a part handed to that core then shares it
+    and takes about twice as long (measured in docs/speed.md). So a call that
+    follows a training step runs whole, on the BLAS's threads, as it would
+    without parts: a loop that alternates ``train_on_batch`` and ``predict``,
+    or ``fit``'s validation pass, is as fast as before. The rule follows the
+    calls, not a clock, so that a program gets the same bits every time it runs.
+    """
+
+    steps_seen = 0
+
+    @classmethod
+    def since_last_call(cls) -> bool:
+        steps = TrainingPlan.steps_run
+        trained, cls.steps_seen = steps != cls.steps_seen, steps
+        return trained
 _workers: ThreadPoolExecutor | None = None
 
 
@@ -148,6 +170,8 @@ class SplitPredictPlan:
         #: what the parts hand on: their values that later entries read, and outputs
         self.handed_on = sorted(computed_in_parts & (read_later | set(outputs)))
         self.cores = min(numba.get_num_threads(), _Blas.threads()) if self.in_parts else 1
+        if _AfterTraining.since_last_call():
+            self.cores = 1
         # one plan per part (each step keeps its own arrays); the first is the whole's
         self.part_plans = [self.whole] + [PredictPlan(layers, sources, outputs, images)
                                           for _ in range(self.cores - 1)]

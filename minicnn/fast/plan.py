@@ -81,8 +81,12 @@ class TrainingPlan:
         """z of the output layer in the last forward (where the logits shortcut starts)."""
         return self.steps[-1].preactivation
 
+    #: training steps run through any plan in this process (``cores.py`` reads it)
+    steps_run = 0
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         """The training forward; returns the output layer's output."""
+        TrainingPlan.steps_run += 1
         values = {-1: x}
         unread = [len(r) for r in self.readers]
         for i, step in enumerate(self.steps):
