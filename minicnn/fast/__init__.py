@@ -20,6 +20,8 @@ module             what it accelerates
                    pieces (``Conv2D.convolve``, ...) with the fused kernels below
 ``folding.py``     ``predict``/``evaluate``: BatchNormalization folded into the
                    convolution or Dense before it
+``pooling.py``     ``predict``/``evaluate``: a Conv2D's bias + ReLU and the
+                   max-pool after it, one pass after the product
 ``cores.py``       ``predict``/``evaluate`` on a batch of many images: the batch
                    cut in parts, each part through the plan on a core of its own
 ``elementwise.py`` ``minicnn/activations.py`` ReLU/LeakyReLU, with the bias add

@@ -136,6 +136,8 @@ class _AfterTraining:
         steps = TrainingPlan.steps_run
         trained, cls.steps_seen = steps != cls.steps_seen, steps
         return trained
+
+
 _workers: ThreadPoolExecutor | None = None
 
 

@@ -16,7 +16,8 @@ activation of its own, z = x (*) W + b, and the two layers are one::
 So ``predict`` runs that layer once with the rescaled kernel and bias, and
 the normalization pass over the whole output disappears. A ``ReLU`` or
 ``LeakyReLU`` layer right after joins the bias add, in one pass written over
-the product (``elementwise.py``). Every other layer runs as its fast step
+the product (``elementwise.py``). A Conv2D read by a max-pool alone runs with
+it as one step (``pooling.py``). Every other layer runs as its fast step
 (``steps.py``) in inference mode.
 
 A layer is folded into the BatchNormalization after it only when that
