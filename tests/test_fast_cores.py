@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -272,3 +275,32 @@ def test_two_predicts_at_once_each_get_their_own_answer(two_cores, rng):
         assert_same_outputs(results[i], expected[i])
     # one predict in parts at a time (the others run whole): the BLAS ends as it began
     assert [lib.num_threads for lib in cores._Blas.libraries()] == blas_threads
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is a POSIX call")
+def test_a_forked_process_predicts_in_parts_with_threads_of_its_own(two_cores, rng):
+    """A fork copies the worker pool but not its threads: the child must make its own."""
+    model = _seed_model("kconv")
+    x = rng.random((32, 28, 28, 1), dtype=np.float32)
+    expected = model.predict(x, batch_size=32, verbose=0)   # the pool exists in this process now
+    assert cores._workers is not None
+    pid = os.fork()
+    if pid == 0:                                             # the child: exit 0 if it predicts right
+        code = 1
+        try:
+            split, _ = _plans(model, 32)
+            workers = _worker_runs(split)
+            (out,), _ = split.run(x)
+            code = 0 if workers and np.allclose(out, expected, rtol=1e-6) else 2
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pytest.fail("the forked child's predict in parts did not finish in 60 s")

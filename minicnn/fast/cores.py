@@ -35,6 +35,7 @@ whole batch, on the calling thread.
 
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -139,14 +140,20 @@ class _AfterTraining:
 
 
 _workers: ThreadPoolExecutor | None = None
+_workers_pid = 0
 
 
 def _pool() -> ThreadPoolExecutor:
-    """The threads that run every part but the first: one per core beyond the caller's."""
-    global _workers
-    if _workers is None:
+    """The threads that run every part but the first: one per core beyond the caller's.
+
+    Made again in a process forked from the one that made them: a fork copies
+    the pool but not its threads, and a part handed to it would wait forever.
+    """
+    global _workers, _workers_pid
+    if _workers is None or _workers_pid != os.getpid():
         _workers = ThreadPoolExecutor(max_workers=max(1, numba.config.NUMBA_NUM_THREADS - 1),
                                       thread_name_prefix="minicnn-part")
+        _workers_pid = os.getpid()
     return _workers
 
 
