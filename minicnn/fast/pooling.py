@@ -22,6 +22,7 @@ import numpy as np
 from numba import njit
 
 from ..layers.conv2d import Conv2D
+from ..kernels.pool_numba import window
 from ..layers.pooling import MaxPooling2D
 from .steps import ConvStep, ReluFamily, relu_family
 
@@ -39,26 +40,23 @@ def bias_activation_max_pool(z, bias, with_bias, slope, leaky, pool_h, pool_w, s
     n_batch, in_h, in_w, chans = z.shape
     s = z.dtype.type(slope)
     p = np.empty((n_batch, out_h, out_w, chans), dtype=z.dtype)
-    for ni in range(n_batch * out_h):
-        n = ni // out_h
-        i = ni % out_h
-        h0 = max(i * stride_h - pad_top, 0)
-        h1 = min(i * stride_h - pad_top + pool_h, in_h)
-        for j in range(out_w):
-            w0 = max(j * stride_w - pad_left, 0)
-            w1 = min(j * stride_w - pad_left + pool_w, in_w)
-            first = True
-            for h in range(h0, h1):
-                for w in range(w0, w1):
-                    for c in range(chans):
-                        v = z[n, h, w, c] + bias[c] if with_bias else z[n, h, w, c]
-                        if leaky:
-                            y = v if v > 0 else s * v
-                        else:
-                            y = 0 if v <= 0 else v
-                        if first or y > p[n, i, j, c]:
-                            p[n, i, j, c] = y
-                    first = False
+    for n in range(n_batch):
+        for i in range(out_h):
+            h0, h1 = window(i, stride_h, pad_top, pool_h, in_h)
+            for j in range(out_w):
+                w0, w1 = window(j, stride_w, pad_left, pool_w, in_w)
+                first = True                      # the window's first cell sets the max
+                for h in range(h0, h1):
+                    for w in range(w0, w1):
+                        for c in range(chans):
+                            v = z[n, h, w, c] + bias[c] if with_bias else z[n, h, w, c]
+                            if leaky:
+                                y = v if v > 0 else s * v
+                            else:
+                                y = 0 if v <= 0 else v
+                            if first or y > p[n, i, j, c]:
+                                p[n, i, j, c] = y
+                        first = False
     return p
 
 

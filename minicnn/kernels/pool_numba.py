@@ -13,6 +13,14 @@ import numpy as np
 from numba import njit
 
 
+@njit(inline="always")
+def window(i, stride, pad, pool, size):
+    """The cells [start, stop) of window i along one axis: from i * stride - pad,
+    ``pool`` cells, clipped to the input (the padding holds no cells)."""
+    start = i * stride - pad
+    return max(start, 0), min(start + pool, size)
+
+
 @njit(cache=True, nogil=True)  # serial on purpose: see minicnn/_threads.py
 def max_pool2d_forward(x, pool_h, pool_w, stride_h, stride_w, pad_top, pad_left, out_h, out_w):
     """Return ``(y, argmax)``: y (N, OH, OW, C) and the flat index h*W + w of each max.
@@ -27,11 +35,9 @@ def max_pool2d_forward(x, pool_h, pool_w, stride_h, stride_w, pad_top, pad_left,
     for ni in range(n_batch * out_h):
         n = ni // out_h
         i = ni % out_h
-        h0 = max(i * stride_h - pad_top, 0)
-        h1 = min(i * stride_h - pad_top + pool_h, in_h)
+        h0, h1 = window(i, stride_h, pad_top, pool_h, in_h)
         for j in range(out_w):
-            w0 = max(j * stride_w - pad_left, 0)
-            w1 = min(j * stride_w - pad_left + pool_w, in_w)
+            w0, w1 = window(j, stride_w, pad_left, pool_w, in_w)
             # The window's first cell starts as the max of every channel; then each
             # cell is compared, channels innermost, so that the loop reads x along
             # its contiguous last axis (the reference's order, channel outermost,
@@ -108,11 +114,9 @@ def avg_pool2d_forward(x, pool_h, pool_w, stride_h, stride_w, pad_top, pad_left,
     for ni in range(n_batch * out_h):
         n = ni // out_h
         i = ni % out_h
-        h0 = max(i * stride_h - pad_top, 0)
-        h1 = min(i * stride_h - pad_top + pool_h, in_h)
+        h0, h1 = window(i, stride_h, pad_top, pool_h, in_h)
         for j in range(out_w):
-            w0 = max(j * stride_w - pad_left, 0)
-            w1 = min(j * stride_w - pad_left + pool_w, in_w)
+            w0, w1 = window(j, stride_w, pad_left, pool_w, in_w)
             inv_count = 1.0 / ((h1 - h0) * (w1 - w0))
             for h in range(h0, h1):
                 for w in range(w0, w1):
@@ -130,11 +134,9 @@ def avg_pool2d_backward(dy, in_h, in_w, pool_h, pool_w, stride_h, stride_w, pad_
     dx = np.zeros((n_batch, in_h, in_w, chans), dtype=dy.dtype)
     for n in range(n_batch):
         for i in range(out_h):
-            h0 = max(i * stride_h - pad_top, 0)
-            h1 = min(i * stride_h - pad_top + pool_h, in_h)
+            h0, h1 = window(i, stride_h, pad_top, pool_h, in_h)
             for j in range(out_w):
-                w0 = max(j * stride_w - pad_left, 0)
-                w1 = min(j * stride_w - pad_left + pool_w, in_w)
+                w0, w1 = window(j, stride_w, pad_left, pool_w, in_w)
                 inv_count = 1.0 / ((h1 - h0) * (w1 - w0))
                 for h in range(h0, h1):
                     for w in range(w0, w1):
