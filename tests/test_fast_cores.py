@@ -53,12 +53,12 @@ def _worker_runs(split: SplitPredictPlan) -> list[str]:
     """Record the thread that runs each part plan but the first."""
     names: list[str] = []
     for plan in split.part_plans[1:]:
-        run_entries = plan.run_entries
+        run = plan.run
 
-        def recorded(*args, _run=run_entries, **kwargs):
+        def recorded(*args, _run=run, **kwargs):
             names.append(threading.current_thread().name)
             return _run(*args, **kwargs)
-        plan.run_entries = recorded
+        plan.run = recorded
     return names
 
 
@@ -90,7 +90,7 @@ def test_the_seed_models_predict_the_whole_batch_bits_in_parts(name, two_cores, 
     shape = (28, 28, 1) if name == "kconv" else (32, 32, 3)
     x = rng.random((32,) + shape, dtype=np.float32)
     split, whole = _plans(model, 32)
-    assert split.in_parts == len(split.whole.entries)        # every step of these models runs in parts
+    assert split.cores == 2                                  # every step of these models runs in parts
     workers = _worker_runs(split)
     (out,), logits = split.run(x)
     (expected,), expected_logits = whole.run(x)
@@ -174,22 +174,21 @@ class Doubling(layers.Layer):
         return dy * 2
 
 
-@pytest.mark.parametrize("middle, all_in_parts", [
+@pytest.mark.parametrize("middle, in_parts", [
     (lambda: layers.BatchNormalization(), True),
     (lambda: layers.Activation("tanh"), True),
     (lambda: Doubling(), False),
 ])
-def test_a_graph_with_two_outputs_runs_in_parts_up_to_the_first_unknown_step(middle, all_in_parts,
-                                                                              two_cores, rng):
+def test_a_graph_with_two_outputs_runs_in_parts_unless_a_step_may_not(middle, in_parts, two_cores, rng):
     model = _graph_with(middle())
     x = rng.random((24, 8, 8, 3), dtype=np.float32)
     split, whole = _plans(model, 24)
-    assert (split.in_parts == len(split.whole.entries)) == all_in_parts
-    assert split.in_parts >= 1                                # the first convolution at least
+    assert split.parts_for(24) == (2 if in_parts else 1)
     workers = _worker_runs(split)
     outs, _ = split.run(x)
     expected, _ = whole.run(x)
-    assert len(workers) == 1
+    assert len(workers) == (1 if in_parts else 0)
+    assert len(outs) == 2
     for a, b in zip(outs, expected):
         assert_same_outputs(a, b)
 
@@ -200,7 +199,7 @@ def test_a_hooked_layer_sees_the_whole_batch(two_cores, rng):
     model._layers[2].register_forward_hook(lambda layer, x, y: seen.append(len(x)))
     x = rng.random((32, 28, 28, 1), dtype=np.float32)
     split, whole = _plans(model, 32)
-    assert split.in_parts == 1                    # the step before the hooked layer: conv1 + its pool
+    assert split.parts_for(32) == 1
     (out,), _ = split.run(x)
     assert seen == [32]
     assert_same_outputs(out, whole.run(x)[0][0])
@@ -250,7 +249,7 @@ def test_the_blas_threads_come_back_after_parts_and_after_an_error(two_cores, rn
     assert calls == [1, 2] and fake.num_threads == 2
     # a part that fails: the error reaches the caller, the BLAS has its threads back
     bad = split.part_plans[1]
-    bad.run_entries = lambda *args, **kwargs: (_ for _ in ()).throw(ValueError("part failed"))
+    bad.run = lambda *args, **kwargs: (_ for _ in ()).throw(ValueError("part failed"))
     with pytest.raises(ValueError, match="part failed"):
         split.run(rng.random((32, 28, 28, 1), dtype=np.float32))
     assert calls == [1, 2, 1, 2] and fake.num_threads == 2

@@ -24,13 +24,15 @@ kernels block a sum differently with the number of rows and threads, and
 there the two differ in the last bits (OpenBLAS's Haswell kernel: up to
 2.7e-7, relative, on the seed models; ``tests/test_fast_cores.py``).
 
-A plan runs in parts only as far as its leading entries are steps whose
-inference forward keeps nothing that a second run of the same layer, at the
-same time, could overwrite before it is read (``runs_in_parts``). From the
-first other entry on - a user's layer, a layer with a forward hook, a kernel
-with a parallel loop of its own (Numba's ``workqueue`` pool runs one parallel
-loop at a time) - the parts' values are stacked and the rest runs on the
-whole batch, on the calling thread.
+A plan runs in parts only when every one of its steps may (``runs_in_parts``):
+its inference forward keeps nothing that a second run of the same layer, at
+the same time, could overwrite before it is read. A user's layer, a layer
+with a forward hook (it sees the batch the user passed), or a kernel with a
+parallel loop of its own (Numba's ``workqueue`` pool runs one parallel loop
+at a time: ``DepthwiseConv2D``, the ``numba`` backend) keeps the whole batch
+together. (Running the steps before such a layer in parts and the rest whole
+was measured and not kept: for MobileNetV2 it split one convolution and then
+copied its output together, no faster than whole.)
 """
 
 from __future__ import annotations
@@ -167,18 +169,8 @@ class SplitPredictPlan:
     def __init__(self, layers: list[Layer], sources: list[list[int]], outputs: list[int],
                  images: int) -> None:
         self.whole = PredictPlan(layers, sources, outputs, images)
-        self.outputs = outputs
-        #: how many leading entries run in parts
-        self.in_parts = 0
-        for step, _, _ in self.whole.entries:
-            if not runs_in_parts(step):
-                break
-            self.in_parts += 1
-        computed_in_parts = {-1} | {target for _, _, target in self.whole.entries[:self.in_parts]}
-        read_later = {s for _, inputs, _ in self.whole.entries[self.in_parts:] for s in inputs}
-        #: what the parts hand on: their values that later entries read, and outputs
-        self.handed_on = sorted(computed_in_parts & (read_later | set(outputs)))
-        self.cores = min(numba.get_num_threads(), _Blas.threads()) if self.in_parts else 1
+        every_step = all(runs_in_parts(step) for step, _, _ in self.whole.entries)
+        self.cores = min(numba.get_num_threads(), _Blas.threads()) if every_step else 1
         if _AfterTraining.since_last_call():
             self.cores = 1
         # one plan per part (each step keeps its own arrays); the first is the whole's
@@ -198,24 +190,18 @@ class SplitPredictPlan:
             results = self._run_parts(x, parts)
         finally:
             _busy.release()
-        values = {s: x if s < 0 else np.concatenate([r[0][s] for r in results])
-                  for s in self.handed_on}
+        outputs = [np.concatenate(pieces) for pieces in zip(*(r[0] for r in results))]
         logits_parts = [r[1] for r in results]
         logits = None if any(v is None for v in logits_parts) else np.concatenate(logits_parts)
-        if self.in_parts < len(self.whole.entries):
-            values, logits = self.whole.run_entries(values, self.in_parts, len(self.whole.entries),
-                                                    keep=set(self.outputs))
-        return [values[i] for i in self.outputs], logits
+        return outputs, logits
 
     def _run_parts(self, x: np.ndarray, parts: int) -> list:
-        """Each part's (values handed on, logits), the first on this thread, the others on
-        the worker threads, every one on a one-thread BLAS."""
+        """Each part's (outputs, logits), the first on this thread, the others on the
+        worker threads, every one on a one-thread BLAS."""
         bounds = np.linspace(0, len(x), parts + 1).round().astype(int)
-        keep = set(self.handed_on)
 
         def part(i: int):
-            plan = self.part_plans[i]
-            return plan.run_entries({-1: x[bounds[i]:bounds[i + 1]]}, 0, self.in_parts, keep)
+            return self.part_plans[i].run(x[bounds[i]:bounds[i + 1]])
 
         libraries = _Blas.libraries()
         before = [lib.num_threads for lib in libraries]

@@ -157,26 +157,18 @@ class PredictPlan:
     def run(self, x: np.ndarray) -> tuple[list[np.ndarray], np.ndarray | None]:
         """Pass one batch; returns the model's outputs and the output layer's logits
         (z before its activation, or None)."""
-        values, logits = self.run_entries({-1: x}, 0, len(self.entries), keep=set(self.outputs))
-        return [values[i] for i in self.outputs], logits
-
-    def run_entries(self, values: dict[int, np.ndarray], start: int, stop: int,
-                    keep: set[int]) -> tuple[dict[int, np.ndarray], np.ndarray | None]:
-        """Run ``entries[start:stop]`` on ``values`` (layer index -> output; -1: the
-        model's input). A value is dropped once the last of these entries that reads
-        it is done, unless it is in ``keep``. Returns the values left and the
-        preactivation of the last entry run (the logits, when it is the output layer)."""
-        unread: dict[int, int] = {}
-        for _, inputs, _ in self.entries[start:stop]:
+        values = {-1: x}
+        unread: dict[int, int] = {}         # how many entries still read each value
+        for _, inputs, _ in self.entries:
             for s in inputs:
                 unread[s] = unread.get(s, 0) + 1
         logits = None
-        for step, inputs, target in self.entries[start:stop]:
+        for step, inputs, target in self.entries:
             args = [values[s] for s in inputs]
             values[target] = step.forward(args if step.layer.multi_input else args[0], training=False)
             logits = step.preactivation
             for s in inputs:
                 unread[s] -= 1
-                if unread[s] == 0 and s not in keep:
+                if unread[s] == 0 and s not in self.outputs:
                     del values[s]
-        return values, logits
+        return [values[i] for i in self.outputs], logits
