@@ -142,6 +142,9 @@ def test_few_images_run_whole(two_cores):
     assert split.parts_for(2 * cores.MIN_PART_IMAGES - 1) == 1
     assert split.parts_for(2 * cores.MIN_PART_IMAGES) == 2
     assert split.parts_for(10_000) == 2                      # one part per core, no more
+    # a call of too few images to be cut builds no second plan
+    small, _ = _plans(_seed_model("kconv"), 2 * cores.MIN_PART_IMAGES - 1)
+    assert len(small.part_plans) == 1 and small.parts_for(10_000) == 1
 
 
 def test_one_thread_runs_whole(monkeypatch):

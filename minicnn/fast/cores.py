@@ -64,11 +64,11 @@ from .steps import ActivationStep, BatchNormStep, ConvStep, PlainStep, Step
 MIN_PART_IMAGES = 12
 
 #: Layers run by their own plain ``forward`` (``PlainStep``) whose inference
-#: forward returns what it computed, not something it keeps on itself.
+#: forward returns what it computed, not something it keeps on itself
+#: (the activation layers: see ``runs_in_parts``).
 _PLAIN_LAYERS_SAFE_IN_PARTS = (
     MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D,
     Flatten, Reshape, Dropout, ZeroPadding2D, Add, Concatenate,
-    Activation, ReLU, LeakyReLU, Softmax,
 )
 
 #: minicnn's own activation functions: each returns what it computed.
@@ -170,10 +170,13 @@ class SplitPredictPlan:
                  images: int) -> None:
         self.whole = PredictPlan(layers, sources, outputs, images)
         every_step = all(runs_in_parts(step) for step, _, _ in self.whole.entries)
-        self.cores = min(numba.get_num_threads(), _Blas.threads()) if every_step else 1
-        if _AfterTraining.since_last_call():
+        #: the most parts a batch of this call runs in (1: always whole)
+        self.cores = min(numba.get_num_threads(), _Blas.threads(), images // MIN_PART_IMAGES) \
+            if every_step else 1
+        if _AfterTraining.since_last_call() or self.cores < 1:
             self.cores = 1
-        # one plan per part (each step keeps its own arrays); the first is the whole's
+        # one plan per part (each step keeps its own arrays; none is built for a call too
+        # small to be cut); the first is the whole's
         self.part_plans = [self.whole] + [PredictPlan(layers, sources, outputs, images)
                                           for _ in range(self.cores - 1)]
 

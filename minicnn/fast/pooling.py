@@ -24,7 +24,7 @@ from numba import njit
 from ..layers.conv2d import Conv2D
 from ..kernels.pool_numba import window
 from ..layers.pooling import MaxPooling2D
-from .steps import ConvStep, ReluFamily, relu_family
+from .steps import ConvStep
 
 
 @njit(cache=True, nogil=True)  # serial on purpose: see minicnn/_threads.py
@@ -61,12 +61,12 @@ def bias_activation_max_pool(z, bias, with_bias, slope, leaky, pool_h, pool_w, s
 
 
 class ConvPoolStep(ConvStep):
-    """``Conv2D`` (bias + ReLU/LeakyReLU) and the ``MaxPooling2D`` that reads it, in inference."""
+    """``Conv2D`` (bias + ReLU/LeakyReLU, ``self.relu`` from ``ConvStep``) and the
+    ``MaxPooling2D`` that reads it, in inference."""
 
-    def __init__(self, layer, pool: MaxPooling2D, relu: ReluFamily) -> None:
+    def __init__(self, layer, pool: MaxPooling2D) -> None:
         super().__init__(layer)
         self.pool = pool
-        self.relu = relu
 
     def forward(self, x, training=False):
         z = self.linear(x, training=False)
@@ -75,9 +75,8 @@ class ConvPoolStep(ConvStep):
         bias = self.layer.bias.value if with_bias else np.zeros(z.shape[-1], z.dtype)
         leaky = self.relu.slope is not None
         self.preactivation = None
-        return bias_activation_max_pool(np.ascontiguousarray(z), bias, with_bias,
-                                        self.relu.slope if leaky else 0.0, leaky, ph, pw, sh, sw,
-                                        geo.pad_top, geo.pad_left, geo.out_h, geo.out_w)
+        return bias_activation_max_pool(z, bias, with_bias, self.relu.slope if leaky else 0.0, leaky,
+                                        ph, pw, sh, sw, geo.pad_top, geo.pad_left, geo.out_h, geo.out_w)
 
 
 def pooled_step(layer, reader) -> ConvPoolStep | None:
@@ -85,7 +84,5 @@ def pooled_step(layer, reader) -> ConvPoolStep | None:
     they are not a Conv2D with ReLU/LeakyReLU (no cap) and a MaxPooling2D."""
     if type(layer) is not Conv2D or type(reader) is not MaxPooling2D or layer._hooks or reader._hooks:
         return None
-    relu = relu_family(layer.activation)
-    if relu is None or relu.cap is not None:
-        return None
-    return ConvPoolStep(layer, reader, relu)
+    step = ConvPoolStep(layer, reader)
+    return step if step.relu is not None and step.relu.cap is None else None
