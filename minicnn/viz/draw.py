@@ -117,6 +117,12 @@ def range_text(scale: dict[str, float]) -> str:
     return f"{scale['vmin']:.3g} to {scale['vmax']:.3g}"
 
 
+def scale_note(scale: dict[str, float] | None) -> str:
+    """What a title says of its panels' colour scale: ``one scale, -0.5 to 0.5``, or,
+    with no shared scale (None or empty), ``each panel scaled on its own``."""
+    return f"one scale, {range_text(scale)}" if scale else "each panel scaled on its own"
+
+
 def write_values(ax: Axes, values: np.ndarray, fmt: str = "{:.2f}", fontsize: float = 6) -> None:
     """Write each value of a small 2-D array on its cell of the panel's image (so a product can be
     checked by hand): black on light cells, white on dark ones."""

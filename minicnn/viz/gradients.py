@@ -11,7 +11,6 @@ construction (``model.trace(x, y)``)::
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 

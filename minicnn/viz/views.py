@@ -72,7 +72,7 @@ def feature_maps(model, image: np.ndarray, layer, max_maps: int = 32, cols: int 
         draw.colorbar(fig, axes, "activation")
     shown = f", first {count}" if count < out.shape[-1] else ""
     zeros = f"; {silent} all 0" if silent else ""
-    how = "each panel scaled on its own" if per_panel_scale else f"one scale, {draw.range_text(scale)}"
+    how = draw.scale_note(None if per_panel_scale else scale)
     fig.suptitle(f"{name}: feature maps {draw.shape_text(out.shape)} ({out.shape[-1]} channels{shown}{zeros}; "
                  f"{how})", fontsize=draw.FIGURE_TITLE_SIZE)
     return fig
@@ -152,7 +152,7 @@ def layer_progression(model, image: np.ndarray, layers: Sequence | None = None,
                         cmap=cmap, **({} if per_panel_scale else scale))
     if chosen and not per_panel_scale:
         draw.colorbar(fig, axes[1:], "mean activation over channels")
-    how = "each panel scaled on its own" if per_panel_scale or not maps else f"one scale, {draw.range_text(scale)}"
+    how = draw.scale_note(None if per_panel_scale else scale)
     fig.suptitle(f"Layer by layer: mean over channels ({how})", fontsize=draw.FIGURE_TITLE_SIZE)
     return fig
 
@@ -263,7 +263,7 @@ def activation_heatmaps(model, image: np.ndarray, layers: Sequence | None = None
                   **(draw.value_scale(heat) if per_panel_scale else scale))
     if chosen and not per_panel_scale:
         draw.colorbar(fig, axes[1:], "max activation over channels")
-    how = "each panel scaled on its own" if per_panel_scale or not heats else f"one scale, {draw.range_text(scale)}"
+    how = draw.scale_note(None if per_panel_scale else scale)
     fig.suptitle(f"Where each layer responds (bright = strong; {how})", fontsize=draw.FIGURE_TITLE_SIZE)
     return fig
 
