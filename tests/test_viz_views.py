@@ -407,3 +407,14 @@ def test_crop_on_detail_finds_the_object():
     assert crop.shape == (8, 8) and crop.sum() == 30 and 0 < crop.mean() < 1
     with pytest.raises(ShapeError):
         viz.crop_on_detail(np.zeros((4, 4, 3)))
+
+
+def test_each_filter_is_shown_on_its_input_channel_of_largest_norm():
+    from minicnn.viz import draw
+    kernel = np.zeros((2, 2, 3, 2), np.float32)
+    kernel[:, :, 1, 0] = [[1.0, -2.0], [0.0, 0.5]]      # filter 0: largest on channel 1
+    kernel[:, :, 0, 0] = 1.0                            # norm 2 < norm of channel 1 (2.29)
+    kernel[0, 0, 2, 1] = -3.0                           # filter 1: channel 2, a negative weight
+    tiles, channels = draw.strongest_input_channel(kernel)
+    assert channels.tolist() == [1, 2]
+    assert np.array_equal(tiles[0], kernel[:, :, 1, 0]) and np.array_equal(tiles[1], kernel[:, :, 2, 1])

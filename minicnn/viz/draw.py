@@ -123,6 +123,15 @@ def scale_note(scale: dict[str, float] | None) -> str:
     return f"one scale, {range_text(scale)}" if scale else "each panel scaled on its own"
 
 
+def strongest_input_channel(kernel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each filter of a (kh, kw, in, out) kernel shown by one (kh, kw) tile: the input
+    channel where the filter (or its gradient) is largest. Returns (tiles (out, kh, kw),
+    channels (out,)). A mean over the input channels would let signs cancel out."""
+    channels = np.argmax(np.square(kernel).sum(axis=(0, 1)), axis=0)            # (out,)
+    tiles = kernel[:, :, channels, np.arange(kernel.shape[3])].transpose(2, 0, 1)
+    return tiles, channels
+
+
 def write_values(ax: Axes, values: np.ndarray, fmt: str = "{:.2f}", fontsize: float = 6) -> None:
     """Write each value of a small 2-D array on its cell of the panel's image (so a product can be
     checked by hand): black on light cells, white on dark ones."""

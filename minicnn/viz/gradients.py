@@ -109,11 +109,9 @@ def weight_gradients(trace, layer: str, max_filters: int = 32, cols: int = 8) ->
     kernel = grads[0]
     bias = grads[1] if len(grads) > 1 else None
     if kernel.ndim == 4:        # Conv2D: (kh, kw, in, out) -> one (kh, kw) tile per filter
-        filters = kernel.transpose(3, 0, 1, 2)[:max_filters]                     # (out, kh, kw, in)
-        strongest = np.argmax(np.square(filters).sum(axis=(1, 2)), axis=1)    # per filter
-        tiles = np.stack([f[:, :, c] for f, c in zip(filters, strongest)])
-        titles = [draw.flag_all_zero(f"filter {i}" if kernel.shape[2] == 1 else f"{i} (in {c})", f)
-                  for i, (f, c) in enumerate(zip(filters, strongest))]
+        tiles, strongest = draw.strongest_input_channel(kernel[..., :max_filters])
+        titles = [draw.flag_all_zero(f"filter {i}" if kernel.shape[2] == 1 else f"{i} (in {c})", kernel[..., i])
+                  for i, c in enumerate(strongest)]
     elif kernel.ndim == 2:      # Dense: (in, out) as one picture
         tiles, titles = kernel[None], [f"dL/dkernel {kernel.shape}"]
     else:

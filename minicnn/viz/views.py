@@ -100,16 +100,15 @@ def filters(model, layer, max_filters: int = 64, cols: int = 8, fig: Figure | No
     fig, axes = draw.grid(shown, cols, panel=1.1, fig=fig)
     scale = draw.value_scale(kernel[..., :shown], signed=True)
     largest = scale["vmax"]
+    tiles, strongest = draw.strongest_input_channel(kernel[..., :shown])
     for f, ax in enumerate(axes):
-        w = kernel[:, :, :, f]
         if channels == 3:
-            ax.imshow(0.5 + w / (2 * largest), interpolation="nearest")
+            ax.imshow(0.5 + kernel[:, :, :, f] / (2 * largest), interpolation="nearest")
             ax.set_title(str(f), fontsize=draw.PANEL_TITLE_SIZE)
         else:
-            strongest = int(np.argmax(np.sqrt((w ** 2).sum(axis=(0, 1)))))
-            tile = w[:, :, strongest]
+            tile = tiles[f]
             ax.imshow(tile, cmap=draw.SIGNED_CMAP, interpolation="nearest", **scale)
-            ax.set_title(str(f) if channels == 1 else f"{f} (in {strongest})", fontsize=draw.PANEL_TITLE_SIZE)
+            ax.set_title(str(f) if channels == 1 else f"{f} (in {strongest[f]})", fontsize=draw.PANEL_TITLE_SIZE)
             if kh * kw <= 25:
                 draw.write_values(ax, tile, fontsize=5)
         ax.set_xticks([]), ax.set_yticks([])
